@@ -1,0 +1,64 @@
+import { invalid } from "./errors.js";
+import type { Settings } from "./settings.js";
+
+const DAY = 24 * 3600 * 1000;
+
+export interface ExpiryRequest {
+  expiresInSeconds?: number | null;
+  expiresAt?: number | null;
+}
+
+/**
+ * The expiry (ms) of a new token under the policy: the requested one, or the default lifetime; refused
+ * when in the past or beyond the maximum lifetime. Null means it never expires.
+ */
+export function resolveExpiry(request: ExpiryRequest, settings: Settings, now: number): number | null {
+  let expiresAt: number | null = null;
+  if (request.expiresInSeconds != null) {
+    if (!Number.isInteger(request.expiresInSeconds) || request.expiresInSeconds <= 0) {
+      throw invalid("expiresIn must be a positive whole number of seconds.", { field: "expiresIn" });
+    }
+    expiresAt = now + request.expiresInSeconds * 1000;
+  } else if (request.expiresAt != null) {
+    expiresAt = request.expiresAt;
+    if (expiresAt <= now) throw invalid("Expiration date is in the past.", { field: "expiresAt" });
+  } else if (settings.defaultTokenLifetimeSeconds !== null) {
+    expiresAt = now + settings.defaultTokenLifetimeSeconds * 1000;
+  }
+  const max = settings.maxTokenLifetimeSeconds;
+  if (max !== null) {
+    const limit = now + max * 1000;
+    if (expiresAt === null || expiresAt > limit) {
+      throw invalid(`Tokens may live at most ${max} seconds under the current policy.`, {
+        field: "expiresAt",
+      });
+    }
+  }
+  return expiresAt;
+}
+
+/** Jenkins' `tokenExpiration=yyyy-MM-dd`: the token works all of that day (UTC) and stops after it. */
+export function endOfDayUtc(date: string): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!match) return null;
+  const start = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  const check = new Date(start);
+  if (check.getUTCDate() !== Number(match[3]) || check.getUTCMonth() !== Number(match[2]) - 1) return null;
+  return start + DAY;
+}
+
+export function isExpired(expiresAt: number | null, now: number): boolean {
+  return expiresAt !== null && now >= expiresAt;
+}
+
+/** Jenkins' "about to expire": within 7 days. */
+export function isAboutToExpire(expiresAt: number | null, now: number): boolean {
+  return expiresAt !== null && expiresAt - now < 7 * DAY;
+}
+
+/** Parses an ISO 8601 date-time (or date) into ms, or null. */
+export function parseIsoDate(text: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}

@@ -1,0 +1,101 @@
+import { StewardError } from "./errors.js";
+
+export const ROLES = ["admin", "user"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const SCOPES = [
+  "tokens:read",
+  "tokens:write",
+  "users:read",
+  "users:write",
+  "audit:read",
+  "settings:write",
+  "jenkins:api",
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type UserKind = "user" | "service";
+export type AuthMethod = "token" | "password" | "session" | "anonymous";
+
+/** Who is making a request, as established by authentication. */
+export interface Principal {
+  userId: string;
+  fullName: string;
+  email: string | null;
+  roles: readonly Role[];
+  kind: UserKind;
+  authenticatedBy: AuthMethod;
+  /** Set when authenticated by a token. */
+  tokenId?: string;
+  /** The token's scopes; null means the owner's full permissions (Jenkins behaviour). */
+  scopes?: readonly Scope[] | null;
+  /** When the token expires (ms), if it does. */
+  tokenExpiresAt?: number | null;
+}
+
+export const ANONYMOUS: Principal = Object.freeze({
+  userId: "anonymous",
+  fullName: "anonymous",
+  email: null,
+  roles: [],
+  kind: "user",
+  authenticatedBy: "anonymous",
+});
+
+export function isAnonymous(principal: Principal): boolean {
+  return principal.authenticatedBy === "anonymous";
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.roles.includes("admin");
+}
+
+export function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value);
+}
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
+/** Whether the principal's token (if any) carries `scope`. Unscoped tokens and non-token logins carry all. */
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return !principal.scopes || principal.scopes.includes(scope);
+}
+
+/** Throws 403 naming the missing scope when a scoped token is used outside its scopes. */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!hasScope(principal, scope)) {
+    throw new StewardError("missing_scope", `This token lacks the scope "${scope}".`, { scope });
+  }
+}
+
+export function requireAuthenticated(principal: Principal): void {
+  if (isAnonymous(principal)) throw new StewardError("unauthenticated", "Authentication required.");
+}
+
+/** Admin rights: the role, and for a scoped token the scope that the action needs. */
+export function requireAdmin(principal: Principal, scope: Scope): void {
+  requireAuthenticated(principal);
+  if (!isAdmin(principal)) {
+    throw new StewardError("forbidden", `${principal.userId} is missing the Overall/Administer permission.`, {
+      permission: "Overall/Administer",
+    });
+  }
+  requireScope(principal, scope);
+}
+
+/** May the principal manage (list, rename, revoke) the tokens of `ownerId`? The owner or an admin. */
+export function canManageTokensOf(
+  principal: Principal,
+  ownerId: string,
+  serviceOwnerId?: string | null,
+): boolean {
+  if (isAnonymous(principal)) return false;
+  const me = principal.userId.toLowerCase();
+  return (
+    isAdmin(principal) ||
+    me === ownerId.toLowerCase() ||
+    (!!serviceOwnerId && me === serviceOwnerId.toLowerCase())
+  );
+}

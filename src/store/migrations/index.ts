@@ -1,0 +1,107 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+
+type Dialect = "sqlite" | "postgres";
+
+/**
+ * Versioned migrations, shared by both databases. Column types are chosen to mean the same on both
+ * (bigint for times, integer 0/1 for flags, text for JSON); only the auto-increment id differs.
+ */
+function initial(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("users")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("id_key", "text", (c) => c.notNull().unique())
+        .addColumn("full_name", "text", (c) => c.notNull())
+        .addColumn("email", "text")
+        .addColumn("password_hash", "text")
+        .addColumn("roles", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("owner_id", "text")
+        .addColumn("disabled", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("must_change_password", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("tokens")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("hash", "text", (c) => c.notNull().unique())
+        .addColumn("format", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint")
+        .addColumn("revoked_at", "bigint")
+        .addColumn("last_used_at", "bigint")
+        .addColumn("use_count", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("scopes", "text")
+        .addColumn("allowed_cidrs", "text")
+        .addColumn("grace_until", "bigint")
+        .addColumn("replaced_by", "text")
+        .execute();
+      await db.schema.createIndex("tokens_user_id").on("tokens").column("user_id").execute();
+
+      await db.schema
+        .createTable("sessions")
+        .addColumn("id_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sessions_user_id").on("sessions").column("user_id").execute();
+      await db.schema.createIndex("sessions_expires_at").on("sessions").column("expires_at").execute();
+
+      for (const table of ["settings", "server_secrets"]) {
+        await db.schema
+          .createTable(table)
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .execute();
+      }
+
+      await db.schema
+        .createTable("audit_events")
+        .addColumn("id", dialect === "postgres" ? "bigserial" : "integer", (c) =>
+          dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("action", "text", (c) => c.notNull())
+        .addColumn("actor_user_id", "text")
+        .addColumn("actor_token_id", "text")
+        .addColumn("target_user_id", "text")
+        .addColumn("target_token_id", "text")
+        .addColumn("ip", "text")
+        .addColumn("user_agent", "text")
+        .addColumn("outcome", "text", (c) => c.notNull())
+        .addColumn("request_id", "text")
+        .addColumn("details", "text", (c) => c.notNull())
+        .execute();
+      for (const column of ["at", "action", "actor_user_id", "target_user_id", "target_token_id"]) {
+        await db.schema.createIndex(`audit_events_${column}`).on("audit_events").column(column).execute();
+      }
+      // Append-only: the database itself refuses to change or remove a recorded event.
+      if (dialect === "sqlite") {
+        await sql`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+          BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END`.execute(db);
+        await sql`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+          BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END`.execute(db);
+      } else {
+        await sql`CREATE FUNCTION steward_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$`.execute(db);
+        await sql`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+          FOR EACH ROW EXECUTE FUNCTION steward_audit_append_only()`.execute(db);
+      }
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { "0001_initial": initial(dialect) };
+    },
+  };
+}

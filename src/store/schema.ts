@@ -1,0 +1,70 @@
+import type { Generated } from "kysely";
+
+/** Row shapes as stored. Times are milliseconds since the epoch; flags are 0/1 in both databases. */
+export interface UsersTable {
+  id: string;
+  id_key: string;
+  full_name: string;
+  email: string | null;
+  password_hash: string | null;
+  roles: string;
+  kind: string;
+  owner_id: string | null;
+  disabled: number;
+  must_change_password: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  hash: string;
+  format: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  use_count: number;
+  scopes: string | null;
+  allowed_cidrs: string | null;
+  grace_until: number | null;
+  replaced_by: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface KeyValueTable {
+  name: string;
+  value: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: number;
+  action: string;
+  actor_user_id: string | null;
+  actor_token_id: string | null;
+  target_user_id: string | null;
+  target_token_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+  request_id: string | null;
+  details: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  tokens: TokensTable;
+  sessions: SessionsTable;
+  settings: KeyValueTable;
+  server_secrets: KeyValueTable;
+  audit_events: AuditTable;
+}

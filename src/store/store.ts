@@ -1,0 +1,180 @@
+import type { Role, Scope, UserKind } from "../core/permissions.js";
+import type { Settings } from "../core/settings.js";
+import type { TokenFormat } from "../core/token-format.js";
+
+export interface UserRecord {
+  id: string;
+  fullName: string;
+  email: string | null;
+  passwordHash: string | null;
+  roles: Role[];
+  kind: UserKind;
+  /** For a service account: the human user who manages its tokens. */
+  ownerId: string | null;
+  disabled: boolean;
+  /** Set for the first admin until the printed password is changed. */
+  mustChangePassword: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  /** SHA-256 hex of the value (see core/token-format). Never leaves the server. */
+  hash: string;
+  format: TokenFormat;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+  useCount: number;
+  scopes: Scope[] | null;
+  allowedCidrs: string[] | null;
+  /** For the old value of a rotated token: it keeps working until this time. */
+  graceUntil: number | null;
+  /** For the old value of a rotated token: the id of the token that replaced it. */
+  replacedBy: string | null;
+}
+
+/** What a token lookup returns: the token and its owner, in one query. */
+export interface TokenWithOwner {
+  token: TokenRecord;
+  owner: UserRecord;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the cookie value; the cookie value itself is never stored. */
+  idHash: string;
+  userId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type AuditOutcome = "success" | "failure" | "denied";
+
+/** An audit event as recorded; never contains a secret. */
+export interface AuditInput {
+  at: number;
+  action: string;
+  actorUserId: string | null;
+  actorTokenId: string | null;
+  targetUserId: string | null;
+  targetTokenId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  outcome: AuditOutcome;
+  requestId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditInput {
+  id: number;
+}
+
+export interface AuditQuery {
+  userId?: string;
+  tokenId?: string;
+  action?: string;
+  since?: number;
+  until?: number;
+  /** Return events with an id below this (newest first). */
+  before?: number;
+  limit: number;
+}
+
+export interface UserQuery {
+  search?: string;
+  kind?: UserKind;
+  /** Return users whose key sorts after this. */
+  after?: string;
+  limit: number;
+}
+
+export interface UsageDelta {
+  tokenId: string;
+  count: number;
+  lastUsedAt: number;
+}
+
+export type UserPatch = Partial<
+  Pick<
+    UserRecord,
+    "fullName" | "email" | "passwordHash" | "roles" | "disabled" | "mustChangePassword" | "ownerId"
+  >
+>;
+
+/** A change other code must react to: cached verifications of these tokens are no longer valid. */
+export type Invalidation =
+  | { type: "token"; hash: string }
+  | { type: "user"; userId: string }
+  | { type: "all" };
+
+/**
+ * The one storage interface, in domain words. Every change that has an audit event takes it as an
+ * argument and writes it in the same transaction: no change without its event, no event without its change.
+ */
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+
+  /** A named server secret, created once with `create` if missing (race-safe across instances). */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
+
+  countUsers(): Promise<number>;
+  createUser(user: UserRecord, event: AuditInput): Promise<void>;
+  getUser(id: string): Promise<UserRecord | null>;
+  listUsers(query: UserQuery): Promise<UserRecord[]>;
+  updateUser(id: string, patch: UserPatch, event: AuditInput | null, at: number): Promise<UserRecord | null>;
+  /** Deletes the user, its tokens and its sessions. */
+  deleteUser(id: string, event: AuditInput): Promise<boolean>;
+
+  createToken(token: TokenRecord, event: AuditInput): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenWithOwner | null>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  /** Live (unrevoked) tokens of a user, oldest first; with `includeRevoked`, all of them. */
+  listTokens(userId: string, options?: { includeRevoked?: boolean }): Promise<TokenRecord[]>;
+  renameToken(id: string, name: string, event: AuditInput): Promise<boolean>;
+  /** Revokes one live token (ending any rotation grace at once); false when it was not live. */
+  revokeToken(id: string, at: number, event: AuditInput): Promise<boolean>;
+  /** Revokes every live token of a user except `exceptId`; returns the revoked tokens. */
+  revokeTokens(
+    userId: string,
+    exceptId: string | null,
+    at: number,
+    event: AuditInput,
+  ): Promise<TokenRecord[]>;
+  /**
+   * Replaces a token by `next`: the old value keeps working until `graceUntil` (or stops now when null)
+   * and is marked replaced. False when the old token was not live or was already rotated.
+   */
+  rotateToken(
+    oldId: string,
+    next: TokenRecord,
+    graceUntil: number | null,
+    event: AuditInput,
+  ): Promise<boolean>;
+  /** Adds usage counts (additive, so several instances never overwrite each other). */
+  addUsage(deltas: readonly UsageDelta[]): Promise<void>;
+  countTokens(): Promise<number>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(idHash: string): Promise<SessionRecord | null>;
+  deleteSession(idHash: string): Promise<void>;
+  deleteExpiredSessions(now: number): Promise<number>;
+
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: Partial<Settings>, event: AuditInput): Promise<Settings>;
+
+  appendAudit(event: AuditInput): Promise<void>;
+  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+
+  /** Subscribes to invalidations made by this or any other process sharing the database. */
+  onInvalidate(listener: (change: Invalidation) => void): () => void;
+  /** False while changes made elsewhere may be missed (e.g. the notification channel is down): do not trust caches. */
+  invalidationsReliable(): boolean;
+}
