@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
   unauthenticated: 401,
+  /** Anonymous caller on something that needs a login (Jenkins answers 403 there; see http/errors). */
+  login_required: 401,
   token_expired: 401,
   forbidden: 403,
   missing_scope: 403,

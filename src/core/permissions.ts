@@ -15,7 +15,8 @@ export const SCOPES = [
 export type Scope = (typeof SCOPES)[number];
 
 export type UserKind = "user" | "service";
-export type AuthMethod = "token" | "password" | "session" | "anonymous";
+/** How a principal proved itself; `cli` is an operator with direct access to the database. */
+export type AuthMethod = "token" | "password" | "session" | "anonymous" | "cli";
 
 /** Who is making a request, as established by authentication. */
 export interface Principal {
@@ -71,7 +72,8 @@ export function requireScope(principal: Principal, scope: Scope): void {
 }
 
 export function requireAuthenticated(principal: Principal): void {
-  if (isAnonymous(principal)) throw new StewardError("unauthenticated", "Authentication required.");
+  if (isAnonymous(principal))
+    throw new StewardError("login_required", "Authentication required: sign in or use an API token.");
 }
 
 /** Admin rights: the role, and for a scoped token the scope that the action needs. */

@@ -411,8 +411,11 @@ export abstract class KyselyStore implements Store {
 
   async addUsage(deltas: readonly UsageDelta[]): Promise<void> {
     if (deltas.length === 0) return;
+    // Rows are locked in id order, the same in every instance: two instances flushing the same tokens
+    // in different orders would otherwise deadlock on PostgreSQL.
+    const ordered = [...deltas].sort((a, b) => (a.tokenId < b.tokenId ? -1 : a.tokenId > b.tokenId ? 1 : 0));
     await this.db.transaction().execute(async (trx) => {
-      for (const delta of deltas) {
+      for (const delta of ordered) {
         await trx
           .updateTable("tokens")
           .set({

@@ -1,0 +1,143 @@
+import type { Clock } from "../core/clock.js";
+import { StewardError } from "../core/errors.js";
+import type { PasswordHasher } from "../core/password.js";
+import { ANONYMOUS, type Principal } from "../core/permissions.js";
+import type { Settings } from "../core/settings.js";
+import type { Store, UserRecord } from "../store/store.js";
+import { parseBasicHeader } from "./basic-header.js";
+import { FailureLimiter } from "./rate-limiter.js";
+import type { ActiveSession, SessionManager } from "./sessions.js";
+import type { TokenVerifier } from "./token-verifier.js";
+
+export const BAD_CREDENTIALS = "Invalid username, password or API token.";
+
+export interface AuthRequest {
+  authorization: string | undefined;
+  sessionCookie: string | undefined;
+  ip: string;
+}
+
+export interface AuthResult {
+  principal: Principal;
+  /** The HTTP session the request carried (it binds crumbs), whoever authenticated. */
+  session: ActiveSession | null;
+}
+
+export interface AuthLimits {
+  failuresPerIp: number;
+  failuresPerUser: number;
+  windowMs: number;
+}
+
+export function principalOf(user: UserRecord, authenticatedBy: "password" | "session"): Principal {
+  return {
+    userId: user.id,
+    fullName: user.fullName,
+    email: user.email,
+    roles: user.roles,
+    kind: user.kind,
+    authenticatedBy,
+    scopes: null,
+  };
+}
+
+/**
+ * Turns a request into a Principal (SPEC §3). Order as in Jenkins: Basic token, then Basic password,
+ * then the session cookie. Failed checks are limited per client address (tokens and passwords) and per
+ * user (passwords only) — a valid token always works, so nobody can lock a real user out of token use.
+ */
+export class Authenticator {
+  private readonly ipFailures: FailureLimiter;
+  private readonly userFailures: FailureLimiter;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly passwords: PasswordHasher,
+    private readonly tokens: TokenVerifier,
+    private readonly sessions: SessionManager,
+    private readonly settings: () => Settings,
+    limits: AuthLimits,
+  ) {
+    this.ipFailures = new FailureLimiter(
+      { maxFailures: limits.failuresPerIp, windowMs: limits.windowMs },
+      clock,
+    );
+    this.userFailures = new FailureLimiter(
+      { maxFailures: limits.failuresPerUser, windowMs: limits.windowMs },
+      clock,
+    );
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthResult> {
+    const session = await this.sessions.resolve(request.sessionCookie);
+    const credentials = parseBasicHeader(request.authorization);
+    if (credentials.kind === "malformed") {
+      throw new StewardError("unauthenticated", "Malformed HTTP basic Authorization header");
+    }
+    if (credentials.kind === "basic") {
+      const principal = await this.basic(credentials.userId, credentials.secret, request.ip);
+      return { principal, session };
+    }
+    if (session?.record.userId) {
+      const user = await this.store.getUser(session.record.userId);
+      if (user && !user.disabled && user.kind === "user")
+        return { principal: principalOf(user, "session"), session };
+    }
+    return { principal: ANONYMOUS, session };
+  }
+
+  private async basic(userId: string, secret: string, ip: string): Promise<Principal> {
+    const check = await this.tokens.verify(userId, secret, ip);
+    if (check.ok) return check.principal;
+    if (check.reason === "expired") throw new StewardError("token_expired", "This API token has expired.");
+    if (check.reason === "ip_not_allowed") {
+      throw new StewardError("ip_not_allowed", "This API token may not be used from this address.");
+    }
+    this.throwIfLimited(`ip:${ip}`, this.ipFailures);
+    if (this.settings().passwordBasicAuthEnabled) {
+      this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
+      const user = await this.checkPassword(userId, secret);
+      if (user) return principalOf(user, "password");
+      this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);
+    }
+    this.ipFailures.recordFailure(`ip:${ip}`);
+    throw new StewardError("unauthenticated", BAD_CREDENTIALS);
+  }
+
+  private throwIfLimited(key: string, limiter: FailureLimiter): void {
+    const retryAfter = limiter.retryAfterSeconds(key);
+    if (retryAfter > 0) {
+      throw new StewardError("rate_limited", "Too many failed attempts; try again later.", { retryAfter });
+    }
+  }
+
+  /**
+   * Checks a password in the same time whether or not the user exists (an unknown user still costs one
+   * hash). Re-hashes imported bcrypt/PBKDF2 hashes to scrypt on success.
+   */
+  async checkPassword(userId: string, password: string): Promise<UserRecord | null> {
+    const user = await this.store.getUser(userId);
+    if (!user || !user.passwordHash || user.disabled || user.kind !== "user") {
+      await this.passwords.verifyNothing(password);
+      return null;
+    }
+    if (!(await this.passwords.verify(password, user.passwordHash))) return null;
+    if (this.passwords.needsRehash(user.passwordHash)) {
+      const passwordHash = await this.passwords.hash(password);
+      await this.store.updateUser(user.id, { passwordHash }, null, this.clock.now());
+    }
+    return user;
+  }
+
+  /** The login form: password only (an API token typed here never logs in), limited like Basic. */
+  async login(userId: string, password: string, ip: string): Promise<UserRecord | null> {
+    this.throwIfLimited(`ip:${ip}`, this.ipFailures);
+    this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
+    const user = await this.checkPassword(userId, password);
+    if (user) return user;
+    this.ipFailures.recordFailure(`ip:${ip}`);
+    this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);
+    return null;
+  }
+}

@@ -1,0 +1,138 @@
+import { LRUCache } from "lru-cache";
+import { compileAllowList } from "../core/cidr.js";
+import type { Clock } from "../core/clock.js";
+import type { Principal, Scope } from "../core/permissions.js";
+import { parseToken } from "../core/token-format.js";
+import type { Invalidation, Store, TokenWithOwner } from "../store/store.js";
+import type { UsageRecorder } from "./usage-recorder.js";
+
+/** A verified token, compact: what a request needs to act, nothing more. Never the value. */
+interface CachedToken {
+  tokenId: string;
+  ownerKey: string;
+  /** The token stops working at this time (expiry, or end of a rotation grace); Infinity when never. */
+  validUntil: number;
+  expiresAt: number | null;
+  scopes: readonly Scope[] | null;
+  allowsIp: ((ip: string) => boolean) | null;
+  principal: Principal;
+}
+
+export type TokenCheck =
+  | { ok: true; principal: Principal; tokenId: string }
+  | { ok: false; reason: "unknown" | "expired" | "ip_not_allowed"; tokenId?: string };
+
+export interface TokenCacheOptions {
+  maxEntries: number;
+  ttlMs: number;
+}
+
+/**
+ * Verifies `user:token` pairs: parse and checksum (no database for forged values) → SHA-256 → a bounded
+ * LRU of hot tokens → one indexed lookup on a miss. Cached entries are dropped on every invalidation
+ * from the store (this process or another), and the cache is bypassed while invalidations may be missed.
+ */
+export class TokenVerifier {
+  private readonly cache: LRUCache<string, CachedToken>;
+  /** Bumped on every invalidation: a lookup that raced with one is not cached. */
+  private epoch = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly usage: UsageRecorder,
+    private readonly recordUsage: () => boolean,
+    options: TokenCacheOptions = { maxEntries: 10_000, ttlMs: 60_000 },
+  ) {
+    this.cache = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
+    store.onInvalidate((change) => this.invalidate(change));
+  }
+
+  invalidate(change: Invalidation): void {
+    this.epoch++;
+    if (change.type === "token") {
+      this.cache.delete(change.hash);
+    } else if (change.type === "all") {
+      this.cache.clear();
+    } else {
+      const key = change.userId.toLowerCase();
+      for (const [hash, entry] of this.cache.entries()) {
+        if (entry.ownerKey === key) this.cache.delete(hash);
+      }
+    }
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  async verify(userId: string, value: string, ip: string): Promise<TokenCheck> {
+    const parsed = parseToken(value);
+    if (!parsed) return { ok: false, reason: "unknown" };
+    const entry = await this.lookup(parsed.hash, parsed.format);
+    if (!entry || entry.ownerKey !== userId.toLowerCase()) return { ok: false, reason: "unknown" };
+    const now = this.clock.now();
+    if (now >= entry.validUntil) {
+      this.cache.delete(parsed.hash);
+      const expired = entry.expiresAt !== null && now >= entry.expiresAt;
+      return expired
+        ? { ok: false, reason: "expired", tokenId: entry.tokenId }
+        : { ok: false, reason: "unknown" };
+    }
+    if (entry.allowsIp && !entry.allowsIp(ip))
+      return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
+    if (this.recordUsage()) this.usage.record(entry.tokenId);
+    return { ok: true, principal: entry.principal, tokenId: entry.tokenId };
+  }
+
+  private async lookup(hash: string, format: string): Promise<CachedToken | null> {
+    const trusted = this.store.invalidationsReliable();
+    const cached = trusted ? this.cache.get(hash) : undefined;
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    this.misses++;
+    const epoch = this.epoch;
+    const found = await this.store.findTokenByHash(hash);
+    // The format must match too: a bare 32-hex value is a legacy token, never the secret of an `11` token.
+    if (!found || found.token.format !== format) return null;
+    const entry = this.toEntry(found);
+    if (!entry) return null;
+    if (trusted && epoch === this.epoch && this.store.invalidationsReliable()) this.cache.set(hash, entry);
+    return entry;
+  }
+
+  /** Null for a token that can never work again (revoked, owner disabled). */
+  private toEntry({ token, owner }: TokenWithOwner): CachedToken | null {
+    const now = this.clock.now();
+    if (owner.disabled) return null;
+    if (token.revokedAt !== null && token.revokedAt <= now) return null;
+    const validUntil = Math.min(
+      token.expiresAt ?? Number.POSITIVE_INFINITY,
+      token.revokedAt ?? Number.POSITIVE_INFINITY,
+    );
+    return {
+      tokenId: token.id,
+      ownerKey: owner.id.toLowerCase(),
+      validUntil,
+      expiresAt: token.expiresAt,
+      scopes: token.scopes,
+      allowsIp:
+        token.allowedCidrs && token.allowedCidrs.length > 0 ? compileAllowList(token.allowedCidrs) : null,
+      principal: Object.freeze({
+        userId: owner.id,
+        fullName: owner.fullName,
+        email: owner.email,
+        roles: owner.roles,
+        kind: owner.kind,
+        authenticatedBy: "token",
+        tokenId: token.id,
+        scopes: token.scopes,
+        tokenExpiresAt: token.expiresAt,
+      }),
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { CRUMB_MESSAGE, ERROR_STATUS, type ErrorCode, StewardError } from "../core/errors.js";
+import { escapeHtml } from "../ui/html.js";
+import { JENKINS_VERSION } from "./jenkins-headers.js";
+import { surfaceOf } from "./surface.js";
+
+export const REALM = 'Basic realm="Steward"';
+
+/** Fastify's own errors (body parsing, limits) mapped to our catalogue with a message a person understands. */
+function fromFastify(error: FastifyError): StewardError | null {
+  const status = error.statusCode ?? 0;
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return new StewardError("payload_too_large", "The request body is too large.");
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return new StewardError(
+      "unsupported_media_type",
+      "Unsupported Content-Type: send application/json or a form.",
+    );
+  }
+  if (error.validation) return new StewardError("validation_failed", `Invalid request: ${error.message}`);
+  if (status === 404) return new StewardError("not_found", "Not found.");
+  if (status === 405) return new StewardError("method_not_allowed", "Method not allowed.");
+  if (status === 415) return new StewardError("unsupported_media_type", "Unsupported Content-Type.");
+  if (status === 413) return new StewardError("payload_too_large", "The request body is too large.");
+  if (status >= 400 && status < 500) return new StewardError("bad_request", `Bad request: ${error.message}`);
+  return null;
+}
+
+function toStewardError(error: unknown): StewardError | null {
+  if (error instanceof StewardError) return error;
+  if (error && typeof error === "object" && "statusCode" in error) return fromFastify(error as FastifyError);
+  return null;
+}
+
+function statusFor(error: StewardError, jenkins: boolean): number {
+  // Jenkins answers an anonymous caller on a protected page with 403 and a pointer to the login page.
+  if (error.code === "login_required" && jenkins) return 403;
+  return ERROR_STATUS[error.code as ErrorCode];
+}
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} — Steward</title><link rel="stylesheet" href="/static/steward.css"></head><body><main class="error"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
+/**
+ * The one error handler: a known error becomes its status and a stable message in the shape of the
+ * surface it happened on; anything else is a generic 500 with the request id, details only in the log.
+ */
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const known = toStewardError(error);
+  const surface = surfaceOf(request.url);
+  if (!known) {
+    request.log.error({ err: error }, "unhandled error");
+    const body = { error: { code: "internal", message: `Internal error (request ${request.id}).` } };
+    void reply.code(500).type("application/json; charset=utf-8").send(body);
+    return;
+  }
+  const status = statusFor(known, surface === "jenkins");
+  reply.code(status);
+  if (status === 401) reply.header("WWW-Authenticate", REALM);
+  if (known.code === "rate_limited") reply.header("Retry-After", String(known.details.retryAfter ?? 60));
+  if (known.code === "forbidden" && !request.principal?.authenticatedBy.startsWith("anon")) {
+    reply.header("X-You-Are-Authenticated-As", request.principal?.userId ?? "anonymous");
+    if (typeof known.details.permission === "string")
+      reply.header("X-Required-Permission", known.details.permission);
+  }
+  if (request.principal?.tokenId && request.principal.tokenExpiresAt) {
+    reply.header("Steward-Token-Expires", new Date(request.principal.tokenExpiresAt).toISOString());
+  }
+  if (surface === "api") {
+    void reply
+      .type("application/json; charset=utf-8")
+      .send({ error: { code: known.code, message: known.message } });
+    return;
+  }
+  reply.header("X-Jenkins", JENKINS_VERSION);
+  if (known.code === "login_required" && surface === "jenkins") {
+    const from = encodeURIComponent(request.url);
+    void reply
+      .type("text/html; charset=utf-8")
+      .send(
+        page(
+          "Authentication required",
+          `<p>You are not signed in. <a href="/login?from=${escapeHtml(from)}">Sign in</a> or use an API token.</p>`,
+        ),
+      );
+    return;
+  }
+  if (known.code === "crumb_invalid" && surface === "jenkins") {
+    void reply
+      .type("text/html; charset=utf-8")
+      .send(page("Error 403", `<p>${escapeHtml(CRUMB_MESSAGE)}</p>`));
+    return;
+  }
+  void reply
+    .type("text/html; charset=utf-8")
+    .send(page(`Error ${status}`, `<p>${escapeHtml(known.message)}</p>`));
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../../service/services.js";
+
+/** Liveness, readiness and Prometheus metrics. Public: they reveal no user data. */
+export function healthRoutes(app: FastifyInstance, services: Services): void {
+  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
+
+  app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
+    try {
+      await services.deps.store.ping();
+      return { status: "ready" };
+    } catch {
+      return reply
+        .code(503)
+        .send({ error: { code: "unavailable", message: "The database is not reachable." } });
+    }
+  });
+
+  app.get("/metrics", { config: { public: true } }, async (_request, reply) => {
+    const { verifier, usage, deps } = services;
+    const lookups = verifier.hits + verifier.misses;
+    const lines = [
+      "# HELP steward_token_cache_hits_total Token verifications answered from the cache.",
+      "# TYPE steward_token_cache_hits_total counter",
+      `steward_token_cache_hits_total ${verifier.hits}`,
+      "# HELP steward_token_cache_misses_total Token verifications that read the database.",
+      "# TYPE steward_token_cache_misses_total counter",
+      `steward_token_cache_misses_total ${verifier.misses}`,
+      "# HELP steward_token_cache_hit_ratio Share of token verifications answered from the cache.",
+      "# TYPE steward_token_cache_hit_ratio gauge",
+      `steward_token_cache_hit_ratio ${lookups === 0 ? 0 : (verifier.hits / lookups).toFixed(4)}`,
+      "# HELP steward_token_cache_entries Tokens held in the cache.",
+      "# TYPE steward_token_cache_entries gauge",
+      `steward_token_cache_entries ${verifier.cacheSize}`,
+      "# HELP steward_usage_flush_lag_seconds Seconds since usage statistics were last written.",
+      "# TYPE steward_usage_flush_lag_seconds gauge",
+      `steward_usage_flush_lag_seconds ${usage.lastFlushAt === 0 ? 0 : ((deps.clock.now() - usage.lastFlushAt) / 1000).toFixed(3)}`,
+      "",
+    ];
+    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(lines.join("\n"));
+  });
+}

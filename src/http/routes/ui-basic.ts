@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { computeCrumb } from "../../core/crumb.js";
+import type { Services } from "../../service/services.js";
+import type { Html } from "../../ui/html.js";
+import type { PageContext } from "../../ui/layout.js";
+import { homePage, loginPage } from "../../ui/pages-login.js";
+import { ensureSession } from "../session-cookie.js";
+import { safeRedirect } from "./login.js";
+
+const STATIC_FILES: Record<string, { type: string; body: Buffer }> = {
+  "steward.css": {
+    type: "text/css; charset=utf-8",
+    body: readFileSync(new URL("../../../public/steward.css", import.meta.url)),
+  },
+  "steward.js": {
+    type: "text/javascript; charset=utf-8",
+    body: readFileSync(new URL("../../../public/steward.js", import.meta.url)),
+  },
+};
+
+/** The context every page renders with: who is signed in and a crumb for its forms. */
+export async function pageContext(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+): Promise<PageContext> {
+  const session = await ensureSession(request, reply, services);
+  return {
+    principal: request.principal,
+    crumb: computeCrumb(services.crumbSecret, request.principal.userId, session.id),
+  };
+}
+
+export function sendPage(reply: FastifyReply, page: Html, status = 200): FastifyReply {
+  return reply
+    .code(status)
+    .type("text/html; charset=utf-8")
+    .header("Cache-Control", "no-store")
+    .send(page.value);
+}
+
+export function uiBasicRoutes(app: FastifyInstance, services: Services): void {
+  app.get<{ Params: { file: string } }>(
+    "/static/:file",
+    { config: { public: true } },
+    async (request, reply) => {
+      const file = Object.hasOwn(STATIC_FILES, request.params.file)
+        ? STATIC_FILES[request.params.file]
+        : undefined;
+      if (!file) return reply.code(404).type("text/plain").send("Not found");
+      return reply.type(file.type).header("Cache-Control", "public, max-age=3600").send(file.body);
+    },
+  );
+
+  app.get("/", async (request, reply) =>
+    sendPage(reply, homePage(await pageContext(request, reply, services))),
+  );
+
+  app.get<{ Querystring: { from?: string } }>("/login", async (request, reply) => {
+    const context = await pageContext(request, reply, services);
+    return sendPage(reply, loginPage(context, { from: safeRedirect(request.query.from), failed: false }));
+  });
+  app.get<{ Querystring: { from?: string } }>("/loginError", async (request, reply) => {
+    const context = await pageContext(request, reply, services);
+    return sendPage(reply, loginPage(context, { from: safeRedirect(request.query.from), failed: true }), 401);
+  });
+}

@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type ActiveSession, SESSION_COOKIE } from "../auth/sessions.js";
+import type { Services } from "../service/services.js";
+
+function isSecure(request: FastifyRequest, services: Services): boolean {
+  return request.protocol === "https" || (services.deps.config.baseUrl?.startsWith("https://") ?? false);
+}
+
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  session: ActiveSession,
+): void {
+  reply.setCookie(SESSION_COOKIE, session.id, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: isSecure(request, services),
+    maxAge: Math.floor(services.deps.config.sessionTtlMs / 1000),
+  });
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: "/" });
+}
+
+/** The request's session, created (with its cookie) when it has none: fetching a crumb starts one, as in Jenkins. */
+export async function ensureSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+): Promise<ActiveSession> {
+  if (request.session) return request.session;
+  const session = await services.sessions.create(null);
+  setSessionCookie(request, reply, services, session);
+  request.session = session;
+  return session;
+}

@@ -1,0 +1,17 @@
+import type { ActiveSession } from "../auth/sessions.js";
+import type { Principal } from "../core/permissions.js";
+import type { Actor } from "../service/context.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+    session: ActiveSession | null;
+    actor: Actor;
+  }
+  interface FastifyContextConfig {
+    /** Route needs no crumb even for session or password callers (e.g. the login form). */
+    crumbExempt?: boolean;
+    /** Route skips authentication entirely (health checks, static files). */
+    public?: boolean;
+  }
+}

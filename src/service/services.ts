@@ -1,0 +1,78 @@
+import { Authenticator } from "../auth/authenticator.js";
+import { SessionManager } from "../auth/sessions.js";
+import { TokenVerifier } from "../auth/token-verifier.js";
+import { UsageRecorder } from "../auth/usage-recorder.js";
+import type { Config } from "../config.js";
+import type { Clock } from "../core/clock.js";
+import { createPasswordHasher, type PasswordHasher } from "../core/password.js";
+import type { Random } from "../core/random.js";
+import type { Store } from "../store/store.js";
+import type { Deps } from "./context.js";
+import { SettingsCache } from "./settings-cache.js";
+import { TokenService } from "./tokens.js";
+import { UserService } from "./users.js";
+
+/** Everything a running Steward is made of, wired once. */
+export interface Services {
+  deps: Deps;
+  tokens: TokenService;
+  users: UserService;
+  sessions: SessionManager;
+  verifier: TokenVerifier;
+  usage: UsageRecorder;
+  authenticator: Authenticator;
+  /** The HMAC key of crumbs, shared by every instance through the database. */
+  crumbSecret: string;
+}
+
+export interface ServiceOptions {
+  store: Store;
+  config: Config;
+  clock: Clock;
+  random: Random;
+  passwords?: PasswordHasher;
+  onBackgroundError?: (error: unknown) => void;
+}
+
+export async function buildServices(options: ServiceOptions): Promise<Services> {
+  const { store, config, clock, random } = options;
+  const settings = await SettingsCache.load(store);
+  const deps: Deps = {
+    store,
+    clock,
+    random,
+    config,
+    settings,
+    passwords: options.passwords ?? createPasswordHasher(config.passwordHashCost),
+  };
+  const usage = new UsageRecorder(store, clock, options.onBackgroundError ?? (() => {}));
+  const verifier = new TokenVerifier(store, clock, usage, () => settings.current.usageStatisticsEnabled, {
+    maxEntries: config.tokenCacheSize,
+    ttlMs: config.tokenCacheTtlMs,
+  });
+  const sessions = new SessionManager(store, clock, random, config.sessionTtlMs);
+  const authenticator = new Authenticator(
+    store,
+    clock,
+    deps.passwords,
+    verifier,
+    sessions,
+    () => settings.current,
+    {
+      failuresPerIp: config.authFailuresPerIp,
+      failuresPerUser: config.authFailuresPerUser,
+      windowMs: config.authFailureWindowMs,
+    },
+  );
+  const crumbSecret = await store.getOrCreateSecret("crumb", () => random.bytes(32).toString("hex"));
+  return {
+    deps,
+    tokens: new TokenService(deps),
+    users: new UserService(deps),
+    sessions,
+    verifier,
+    usage,
+    authenticator,
+    crumbSecret,
+  };
+}

@@ -1,0 +1,321 @@
+import { parseCidrList } from "../core/cidr.js";
+import { invalid, notFound, StewardError } from "../core/errors.js";
+import { type ExpiryRequest, resolveExpiry } from "../core/expiry.js";
+import { normalizeTokenName } from "../core/names.js";
+import {
+  canManageTokensOf,
+  isAdmin,
+  isScope,
+  type Principal,
+  requireScope,
+  type Scope,
+} from "../core/permissions.js";
+import { generateToken, parseJenkinsToken, parseToken } from "../core/token-format.js";
+import type { TokenRecord, UserRecord } from "../store/store.js";
+import { type Actor, auditEvent, type Deps } from "./context.js";
+
+export interface NewTokenRequest extends ExpiryRequest {
+  name?: string | null;
+  scopes?: readonly string[] | null;
+  allowedCidrs?: readonly string[] | null;
+  format?: "steward" | "jenkins";
+}
+
+export interface IssuedToken {
+  token: TokenRecord;
+  /** The plain value: returned once, to the caller that created it, and never stored. */
+  value: string;
+}
+
+/** A scoped token may only hand out scopes it holds itself; unscoped callers may hand out any. */
+function resolveScopes(
+  principal: Principal,
+  requested: readonly string[] | null | undefined,
+): Scope[] | null {
+  if (requested == null) return principal.scopes ? [...principal.scopes] : null;
+  if (!Array.isArray(requested)) throw invalid("scopes must be a list of scope names.", { field: "scopes" });
+  const scopes: Scope[] = [];
+  for (const scope of requested) {
+    if (typeof scope !== "string" || !isScope(scope))
+      throw invalid(`Unknown scope "${String(scope)}".`, { field: "scopes" });
+    if (principal.scopes && !principal.scopes.includes(scope)) {
+      throw new StewardError("missing_scope", `This token lacks the scope "${scope}" and cannot grant it.`, {
+        scope,
+      });
+    }
+    if (!scopes.includes(scope)) scopes.push(scope);
+  }
+  return scopes;
+}
+
+function resolveCidrs(requested: readonly string[] | null | undefined): string[] | null {
+  if (requested == null) return null;
+  if (!Array.isArray(requested))
+    throw invalid("allowedCidrs must be a list of CIDRs.", { field: "allowedCidrs" });
+  const parsed = parseCidrList(requested);
+  if (!parsed.ok) throw invalid(parsed.error, { field: "allowedCidrs" });
+  return parsed.cidrs.length > 0 ? parsed.cidrs : null;
+}
+
+/** Token operations shared by the Jenkins surface, the REST API, the UI and the CLI. */
+export class TokenService {
+  constructor(private readonly deps: Deps) {}
+
+  /** The owner, and whether `actor` may manage its tokens; 404 (not 403) hides other users' tokens. */
+  async ownerFor(actor: Actor, ownerId: string): Promise<UserRecord> {
+    const owner = await this.deps.store.getUser(ownerId);
+    if (!owner || !canManageTokensOf(actor.principal, owner.id, owner.ownerId)) throw notFound("User");
+    return owner;
+  }
+
+  /** A live or revoked token that `actor` may see, or 404. */
+  async visibleToken(actor: Actor, tokenId: string): Promise<TokenRecord> {
+    const token = await this.deps.store.getToken(tokenId);
+    if (!token) throw notFound("Token");
+    const owner = await this.deps.store.getUser(token.userId);
+    if (!owner || !canManageTokensOf(actor.principal, owner.id, owner.ownerId)) throw notFound("Token");
+    return token;
+  }
+
+  /** Jenkins: only the owner generates, unless admins were allowed to generate for others. */
+  async assertMayCreateFor(actor: Actor, owner: UserRecord): Promise<void> {
+    const me = actor.principal.userId.toLowerCase();
+    const self = owner.id.toLowerCase() === me || owner.ownerId?.toLowerCase() === me;
+    if (self || actor.principal.authenticatedBy === "cli") return;
+    if (isAdmin(actor.principal) && this.deps.settings.current.adminCanGenerateTokensForOthers) return;
+    throw new StewardError("forbidden", "Only the owner can generate tokens for this user.", {
+      permission: "Overall/Administer",
+    });
+  }
+
+  async create(actor: Actor, owner: UserRecord, request: NewTokenRequest): Promise<IssuedToken> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const format = request.format ?? "steward";
+    const value = generateToken(format, deps.random);
+    const token: TokenRecord = {
+      id: deps.random.uuid(),
+      userId: owner.id,
+      name: normalizeTokenName(request.name, now),
+      hash: storedHash(value),
+      format,
+      createdAt: now,
+      expiresAt: resolveExpiry(request, deps.settings.current, now),
+      revokedAt: null,
+      lastUsedAt: null,
+      useCount: 0,
+      scopes: resolveScopes(actor.principal, request.scopes),
+      allowedCidrs: resolveCidrs(request.allowedCidrs),
+      graceUntil: null,
+      replacedBy: null,
+    };
+    await deps.store.createToken(
+      token,
+      auditEvent(deps, actor, "token.created", { userId: owner.id, tokenId: token.id }, tokenDetails(token)),
+    );
+    return { token, value };
+  }
+
+  /** Jenkins' addFixedToken: stores a caller-chosen `11…` value (its hash only). */
+  async addFixed(
+    actor: Actor,
+    owner: UserRecord,
+    name: string | null | undefined,
+    value: string,
+  ): Promise<TokenRecord> {
+    const parsed = parseJenkinsToken(value);
+    if (!parsed) throw invalid("The token value must be 11 followed by 32 lowercase hexadecimal characters.");
+    const { deps } = this;
+    const now = deps.clock.now();
+    const token: TokenRecord = {
+      id: deps.random.uuid(),
+      userId: owner.id,
+      name: normalizeTokenName(name, now),
+      hash: parsed.hash,
+      format: "jenkins",
+      createdAt: now,
+      expiresAt: resolveExpiry({}, deps.settings.current, now),
+      revokedAt: null,
+      lastUsedAt: null,
+      useCount: 0,
+      scopes: resolveScopes(actor.principal, null),
+      allowedCidrs: null,
+      graceUntil: null,
+      replacedBy: null,
+    };
+    if (await deps.store.findTokenByHash(parsed.hash))
+      throw new StewardError("conflict", "This token value is already in use.");
+    await deps.store.createToken(
+      token,
+      auditEvent(
+        deps,
+        actor,
+        "token.created",
+        { userId: owner.id, tokenId: token.id },
+        { ...tokenDetails(token), fixed: true },
+      ),
+    );
+    return token;
+  }
+
+  async rename(actor: Actor, token: TokenRecord, newName: string): Promise<void> {
+    const name = normalizeTokenName(newName, this.deps.clock.now());
+    const renamed = await this.deps.store.renameToken(
+      token.id,
+      name,
+      auditEvent(
+        this.deps,
+        actor,
+        "token.renamed",
+        { userId: token.userId, tokenId: token.id },
+        { from: token.name, to: name },
+      ),
+    );
+    if (!renamed) throw notFound("Token");
+  }
+
+  async revoke(actor: Actor, token: TokenRecord, action = "token.revoked"): Promise<boolean> {
+    return this.deps.store.revokeToken(
+      token.id,
+      this.deps.clock.now(),
+      auditEvent(this.deps, actor, action, { userId: token.userId, tokenId: token.id }, { name: token.name }),
+    );
+  }
+
+  async revokeAll(actor: Actor, owner: UserRecord, exceptId: string | null): Promise<TokenRecord[]> {
+    return this.deps.store.revokeTokens(
+      owner.id,
+      exceptId,
+      this.deps.clock.now(),
+      auditEvent(
+        this.deps,
+        actor,
+        "token.revoked.all",
+        { userId: owner.id, tokenId: exceptId },
+        { except: exceptId },
+      ),
+    );
+  }
+
+  /**
+   * Replaces a token's value. The old value keeps working for `graceSeconds` (bounded by policy), then
+   * fails; name, scopes, allow-list and lifetime carry over. Rotating an already-rotated value is
+   * refused and recorded as suspicious: it suggests the old value is in someone else's hands.
+   */
+  async rotate(actor: Actor, token: TokenRecord, graceSeconds: number): Promise<IssuedToken> {
+    const { deps } = this;
+    const now = deps.clock.now();
+    const maxGrace = deps.settings.current.maxRotationGraceSeconds;
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > maxGrace) {
+      throw invalid(`graceSeconds must be a whole number from 0 to ${maxGrace}.`, { field: "graceSeconds" });
+    }
+    if (token.replacedBy !== null) {
+      await deps.store.appendAudit(
+        auditEvent(
+          deps,
+          actor,
+          "token.rotate.replayed",
+          { userId: token.userId, tokenId: token.id },
+          {},
+          "denied",
+        ),
+      );
+      throw new StewardError("conflict", "This token was already rotated; use its replacement.");
+    }
+    if (token.revokedAt !== null && token.revokedAt <= now) throw notFound("Token");
+    const format = token.format === "jenkins" ? "jenkins" : "steward";
+    const value = generateToken(format, deps.random);
+    const lifetime = token.expiresAt === null ? null : token.expiresAt - token.createdAt;
+    const next: TokenRecord = {
+      ...token,
+      id: deps.random.uuid(),
+      hash: storedHash(value),
+      format,
+      createdAt: now,
+      expiresAt: lifetime === null ? null : now + lifetime,
+      revokedAt: null,
+      lastUsedAt: null,
+      useCount: 0,
+      graceUntil: null,
+      replacedBy: null,
+    };
+    const graceUntil = graceSeconds > 0 ? now + graceSeconds * 1000 : null;
+    const rotated = await deps.store.rotateToken(
+      token.id,
+      next,
+      graceUntil,
+      auditEvent(
+        deps,
+        actor,
+        "token.rotated",
+        { userId: token.userId, tokenId: token.id },
+        {
+          newTokenId: next.id,
+          graceSeconds,
+        },
+      ),
+    );
+    if (!rotated) throw new StewardError("conflict", "This token was already rotated or revoked.");
+    return { token: next, value };
+  }
+
+  /**
+   * Jenkins' legacy per-user token (changeToken): replaces the user's legacy token with a new 32-hex
+   * value. Only its hash is kept, so unlike Jenkins the value is shown once, to its owner only.
+   */
+  async replaceLegacy(actor: Actor, owner: UserRecord): Promise<string> {
+    const { deps } = this;
+    if (!deps.settings.current.legacyTokensEnabled)
+      throw new StewardError("forbidden", "Legacy tokens are disabled.");
+    const now = deps.clock.now();
+    for (const old of await deps.store.listTokens(owner.id)) {
+      if (old.format === "legacy") await this.revoke(actor, old);
+    }
+    const value = deps.random.bytes(16).toString("hex");
+    const token: TokenRecord = {
+      id: deps.random.uuid(),
+      userId: owner.id,
+      name: "Legacy API token",
+      hash: storedHash(value),
+      format: "legacy",
+      createdAt: now,
+      expiresAt: null,
+      revokedAt: null,
+      lastUsedAt: null,
+      useCount: 0,
+      scopes: null,
+      allowedCidrs: null,
+      graceUntil: null,
+      replacedBy: null,
+    };
+    await deps.store.createToken(
+      token,
+      auditEvent(deps, actor, "token.created", { userId: owner.id, tokenId: token.id }, tokenDetails(token)),
+    );
+    const isOwner = actor.principal.userId.toLowerCase() === owner.id.toLowerCase();
+    return isOwner ? value : "Token is hidden";
+  }
+
+  async list(ownerId: string): Promise<TokenRecord[]> {
+    return this.deps.store.listTokens(ownerId);
+  }
+}
+
+/** The hash a freshly generated value is stored under (format-specific, see core/token-format). */
+function storedHash(value: string): string {
+  return parseToken(value)!.hash;
+}
+
+function tokenDetails(token: TokenRecord): Record<string, unknown> {
+  return {
+    name: token.name,
+    format: token.format,
+    expiresAt: token.expiresAt,
+    scopes: token.scopes,
+    allowedCidrs: token.allowedCidrs,
+  };
+}
+
+export function requireTokenScope(actor: Actor, write: boolean): void {
+  requireScope(actor.principal, write ? "tokens:write" : "tokens:read");
+}

@@ -1,0 +1,765 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startPostgres, type TestPostgres } from "../../test/support/postgres.js";
+import { DEFAULT_SETTINGS } from "../core/settings.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
+import type { AuditInput, Invalidation, Store, TokenRecord, UsageDelta, UserRecord } from "./store.js";
+
+/** A fresh, empty database for one test, on which several store instances can be opened. */
+interface TestDatabase {
+  /** Opens (and migrates) a store on this database; call again for a second instance sharing it. */
+  open(): Promise<Store>;
+  /** Runs one SQL statement directly, bypassing the store. */
+  raw(statement: string): Promise<void>;
+  /** Closes every store opened and removes the database. */
+  dispose(): Promise<void>;
+}
+
+// Fixed times (milliseconds), so that nothing depends on the clock.
+const T0 = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+function user(id: string, overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    id,
+    fullName: `${id} Example`,
+    email: `${id.toLowerCase()}@example.com`,
+    passwordHash: null,
+    roles: ["user"],
+    kind: "user",
+    ownerId: null,
+    disabled: false,
+    mustChangePassword: false,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function token(id: string, userId: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    id,
+    userId,
+    name: `token ${id}`,
+    hash: `hash-${id}`,
+    format: "steward",
+    createdAt: T0,
+    expiresAt: null,
+    revokedAt: null,
+    lastUsedAt: null,
+    useCount: 0,
+    scopes: null,
+    allowedCidrs: null,
+    graceUntil: null,
+    replacedBy: null,
+    ...overrides,
+  };
+}
+
+function audit(action: string, overrides: Partial<AuditInput> = {}): AuditInput {
+  return {
+    at: T0,
+    action,
+    actorUserId: null,
+    actorTokenId: null,
+    targetUserId: null,
+    targetTokenId: null,
+    ip: "192.0.2.1",
+    userAgent: "contract-test",
+    outcome: "success",
+    requestId: null,
+    details: {},
+    ...overrides,
+  };
+}
+
+/** Polls until `condition` holds; returns how long it took. Fails after `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs = 3_000): Promise<number> {
+  const start = performance.now();
+  while (!condition()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return performance.now() - start;
+}
+
+function collect(store: Store): Invalidation[] {
+  const seen: Invalidation[] = [];
+  store.onInvalidate((change) => seen.push(change));
+  return seen;
+}
+
+/**
+ * One flush of usage for tokens t1..t3: "forward" from one instance, "backward" (other order, other
+ * numbers) from another. See expectedUsage for the totals after n rounds of each.
+ */
+function usageRound(i: number, direction: "forward" | "backward"): UsageDelta[] {
+  return direction === "forward"
+    ? [
+        { tokenId: "t1", count: 1, lastUsedAt: T0 + i },
+        { tokenId: "t2", count: 2, lastUsedAt: T0 + 100 - i },
+        { tokenId: "t3", count: 3, lastUsedAt: T0 + i },
+      ]
+    : [
+        { tokenId: "t3", count: 30, lastUsedAt: T0 + 50 },
+        { tokenId: "t2", count: 20, lastUsedAt: T0 + i },
+        { tokenId: "t1", count: 10, lastUsedAt: T0 + 500 + i },
+      ];
+}
+
+function expectedUsage(rounds: number): [string, number, number][] {
+  return [
+    ["t1", 11 * rounds, T0 + 500 + rounds - 1],
+    ["t2", 22 * rounds, T0 + 100],
+    ["t3", 33 * rounds, T0 + 50],
+  ];
+}
+
+async function usageOf(store: Store): Promise<[string, number, number | null][]> {
+  return (await store.listTokens("alice")).map((t) => [t.id, t.useCount, t.lastUsedAt]);
+}
+
+/**
+ * The behaviour every Store adapter must have. `freshDatabase` gives each test its own empty database.
+ */
+function describeStoreContract(name: string, freshDatabase: () => Promise<TestDatabase>): void {
+  describe(`Store contract: ${name}`, () => {
+    let database: TestDatabase;
+    let store: Store;
+
+    beforeEach(async () => {
+      database = await freshDatabase();
+      store = await database.open();
+    });
+    afterEach(async () => {
+      await database.dispose();
+    });
+
+    async function withUserAndToken(): Promise<TokenRecord> {
+      await store.createUser(user("alice"), audit("user.create"));
+      const t = token("t1", "alice", {
+        scopes: ["tokens:read"],
+        allowedCidrs: ["10.0.0.0/8"],
+        expiresAt: T0 + HOUR,
+      });
+      await store.createToken(t, audit("token.create"));
+      return t;
+    }
+
+    describe("basics", () => {
+      it("migrates idempotently, answers ping, starts empty", async () => {
+        await store.migrate();
+        await store.ping();
+        expect(await store.countUsers()).toBe(0);
+        expect(await store.countTokens()).toBe(0);
+        expect(store.invalidationsReliable()).toBe(true);
+      });
+
+      it("creates a server secret once", async () => {
+        let calls = 0;
+        const make = () => `secret-${++calls}`;
+        expect(await store.getOrCreateSecret("crumb", make)).toBe("secret-1");
+        expect(await store.getOrCreateSecret("crumb", make)).toBe("secret-1");
+        const other = await database.open();
+        expect(await other.getOrCreateSecret("crumb", make)).toBe("secret-1");
+        expect(calls).toBe(1);
+      });
+    });
+
+    describe("users", () => {
+      it("round-trips a user and finds it case-insensitively", async () => {
+        const alice = user("Alice", {
+          roles: ["admin", "user"],
+          passwordHash: "scrypt$x",
+          mustChangePassword: true,
+        });
+        await store.createUser(alice, audit("user.create", { targetUserId: "Alice" }));
+        expect(await store.getUser("Alice")).toEqual(alice);
+        expect(await store.getUser("aLiCe")).toEqual(alice);
+        expect(await store.getUser("bob")).toBeNull();
+        expect(await store.countUsers()).toBe(1);
+      });
+
+      it("refuses a second user differing only in case, and writes no audit event for it", async () => {
+        await store.createUser(user("Alice"), audit("user.create"));
+        await expect(store.createUser(user("ALICE"), audit("user.create"))).rejects.toThrow();
+        expect(await store.countUsers()).toBe(1);
+        expect(await store.queryAudit({ limit: 10 })).toHaveLength(1);
+      });
+
+      it("updates a user, keeping unpatched fields", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        const updated = await store.updateUser(
+          "ALICE",
+          { fullName: "Alice Liddell", roles: ["admin"] },
+          audit("user.update"),
+          T0 + 5,
+        );
+        expect(updated).toEqual({
+          ...user("alice"),
+          fullName: "Alice Liddell",
+          roles: ["admin"],
+          updatedAt: T0 + 5,
+        });
+        expect(await store.getUser("alice")).toEqual(updated);
+        expect(await store.updateUser("nobody", { fullName: "x" }, null, T0)).toBeNull();
+        expect((await store.queryAudit({ limit: 10 })).map((e) => e.action)).toEqual([
+          "user.update",
+          "user.create",
+        ]);
+      });
+
+      it("ends the sessions of a user who is disabled", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        await store.createSession({ idHash: "s1", userId: "alice", createdAt: T0, expiresAt: T0 + HOUR });
+        const seen = collect(store);
+        await store.updateUser("alice", { disabled: true }, audit("user.disable"), T0 + 1);
+        expect(await store.getSession("s1")).toBeNull();
+        expect(seen).toContainEqual({ type: "user", userId: "alice" });
+      });
+
+      it("lists users in key order with paging and kind filter", async () => {
+        for (const id of ["carol", "Alice", "bob", "dave"])
+          await store.createUser(user(id), audit("user.create"));
+        await store.createUser(user("svc", { kind: "service", ownerId: "bob" }), audit("user.create"));
+        const ids = async (q: Parameters<Store["listUsers"]>[0]) =>
+          (await store.listUsers(q)).map((u) => u.id);
+        expect(await ids({ limit: 10 })).toEqual(["Alice", "bob", "carol", "dave", "svc"]);
+        expect(await ids({ limit: 2 })).toEqual(["Alice", "bob"]);
+        expect(await ids({ limit: 2, after: "BOB" })).toEqual(["carol", "dave"]);
+        expect(await ids({ limit: 10, kind: "service" })).toEqual(["svc"]);
+        expect(await ids({ limit: 10, kind: "user", after: "carol" })).toEqual(["dave"]);
+      });
+
+      it("searches ids, names and emails, treating LIKE wildcards as plain text", async () => {
+        await store.createUser(user("a_b"), audit("user.create"));
+        await store.createUser(user("axb"), audit("user.create"));
+        await store.createUser(user("a%c", { email: null }), audit("user.create"));
+        await store.createUser(user("abc", { fullName: "Zoë Back\\slash" }), audit("user.create"));
+        await store.createUser(
+          user("xyz", { email: "Someone@Example.ORG", fullName: "X" }),
+          audit("user.create"),
+        );
+        const ids = async (search: string) =>
+          (await store.listUsers({ search, limit: 10 })).map((u) => u.id).sort();
+        expect(await ids("a_b")).toEqual(["a_b"]);
+        expect(await ids("_")).toEqual(["a_b"]);
+        expect(await ids("%")).toEqual(["a%c"]);
+        expect(await ids("\\")).toEqual(["abc"]);
+        expect(await ids("BACK")).toEqual(["abc"]);
+        expect(await ids("example.org")).toEqual(["xyz"]);
+        expect(await ids("nothing")).toEqual([]);
+      });
+
+      it("deletes a user with its tokens and sessions, keeping the audit trail", async () => {
+        await withUserAndToken();
+        await store.createUser(user("svc", { kind: "service", ownerId: "alice" }), audit("user.create"));
+        await store.createSession({ idHash: "s1", userId: "alice", createdAt: T0, expiresAt: T0 + HOUR });
+        const seen = collect(store);
+        expect(await store.deleteUser("ALICE", audit("user.delete", { targetUserId: "alice" }))).toBe(true);
+        expect(await store.getUser("alice")).toBeNull();
+        expect(await store.findTokenByHash("hash-t1")).toBeNull();
+        expect(await store.getToken("t1")).toBeNull();
+        expect(await store.getSession("s1")).toBeNull();
+        expect((await store.getUser("svc"))?.ownerId).toBeNull();
+        expect(seen).toContainEqual({ type: "user", userId: "alice" });
+        expect(await store.deleteUser("alice", audit("user.delete"))).toBe(false);
+        expect((await store.queryAudit({ limit: 10 })).map((e) => e.action)).toEqual([
+          "user.delete",
+          "user.create",
+          "token.create",
+          "user.create",
+        ]);
+      });
+    });
+
+    describe("tokens", () => {
+      it("finds a token by hash together with its owner", async () => {
+        const t = await withUserAndToken();
+        const found = await store.findTokenByHash("hash-t1");
+        expect(found).toEqual({ token: t, owner: user("alice") });
+        expect(typeof found?.token.createdAt).toBe("number");
+        expect(await store.getToken("t1")).toEqual(t);
+        expect(await store.findTokenByHash("hash-unknown")).toBeNull();
+        expect(await store.countTokens()).toBe(1);
+      });
+
+      it("lists live tokens oldest first, revoked ones only on request", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        await store.createToken(token("t2", "alice", { createdAt: T0 + 2 }), audit("token.create"));
+        await store.createToken(token("t1", "alice", { createdAt: T0 + 1 }), audit("token.create"));
+        await store.createToken(token("t3", "alice", { createdAt: T0 + 3 }), audit("token.create"));
+        await store.revokeToken("t2", T0 + 10, audit("token.revoke"));
+        expect((await store.listTokens("alice")).map((t) => t.id)).toEqual(["t1", "t3"]);
+        expect((await store.listTokens("alice", { includeRevoked: true })).map((t) => t.id)).toEqual([
+          "t1",
+          "t2",
+          "t3",
+        ]);
+        expect(await store.listTokens("bob")).toEqual([]);
+      });
+
+      it("renames a live token only", async () => {
+        await withUserAndToken();
+        expect(await store.renameToken("t1", "CI", audit("token.rename"))).toBe(true);
+        expect((await store.getToken("t1"))?.name).toBe("CI");
+        await store.revokeToken("t1", T0 + 1, audit("token.revoke"));
+        expect(await store.renameToken("t1", "again", audit("token.rename"))).toBe(false);
+        expect(await store.renameToken("missing", "x", audit("token.rename"))).toBe(false);
+        const actions = (await store.queryAudit({ limit: 10 })).map((e) => e.action);
+        expect(actions.filter((a) => a === "token.rename")).toHaveLength(1);
+      });
+
+      it("revokes a token once and announces it", async () => {
+        await withUserAndToken();
+        const seen = collect(store);
+        expect(await store.revokeToken("t1", T0 + 5, audit("token.revoke"))).toBe(true);
+        expect(seen).toContainEqual({ type: "token", hash: "hash-t1" });
+        expect((await store.getToken("t1"))?.revokedAt).toBe(T0 + 5);
+        expect(await store.revokeToken("t1", T0 + 6, audit("token.revoke"))).toBe(false);
+        expect(await store.revokeToken("missing", T0 + 6, audit("token.revoke"))).toBe(false);
+        const found = await store.findTokenByHash("hash-t1");
+        expect(found?.token.revokedAt).toBe(T0 + 5);
+      });
+
+      it("revokes all live tokens of a user except one", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        await store.createUser(user("bob"), audit("user.create"));
+        for (const id of ["a1", "a2", "a3"])
+          await store.createToken(token(id, "alice"), audit("token.create"));
+        await store.createToken(token("b1", "bob"), audit("token.create"));
+        await store.revokeToken("a3", T0 + 1, audit("token.revoke"));
+        const seen = collect(store);
+        const revoked = await store.revokeTokens("alice", "a1", T0 + 5, audit("token.revoke-all"));
+        expect(revoked.map((t) => t.id)).toEqual(["a2"]);
+        expect(revoked[0]?.revokedAt).toBe(T0 + 5);
+        expect(seen).toContainEqual({ type: "token", hash: "hash-a2" });
+        expect((await store.listTokens("alice")).map((t) => t.id)).toEqual(["a1"]);
+        expect((await store.listTokens("bob")).map((t) => t.id)).toEqual(["b1"]);
+        const [event] = await store.queryAudit({ action: "token.revoke-all", limit: 1 });
+        expect(event?.details).toEqual({ tokenIds: ["a2"] });
+        const all = await store.revokeTokens("alice", null, T0 + 6, audit("token.revoke-all"));
+        expect(all.map((t) => t.id)).toEqual(["a1"]);
+      });
+
+      it("rotates with a grace period: the old value stays findable until graceUntil", async () => {
+        await withUserAndToken();
+        const next = token("t2", "alice", { createdAt: T0 + 10 });
+        const seen = collect(store);
+        expect(await store.rotateToken("t1", next, T0 + HOUR, audit("token.rotate"))).toBe(true);
+        expect(seen).toContainEqual({ type: "token", hash: "hash-t1" });
+        const old = await store.findTokenByHash("hash-t1");
+        expect(old?.token).toMatchObject({ revokedAt: T0 + HOUR, graceUntil: T0 + HOUR, replacedBy: "t2" });
+        expect(await store.getToken("t2")).toEqual(next);
+        // Rotating the same token twice is refused, even during its grace period.
+        expect(await store.rotateToken("t1", token("t3", "alice"), T0 + HOUR, audit("token.rotate"))).toBe(
+          false,
+        );
+        expect(await store.getToken("t3")).toBeNull();
+        // Revoking during the grace period ends it at once.
+        expect(await store.revokeToken("t1", T0 + 20, audit("token.revoke"))).toBe(true);
+        expect((await store.getToken("t1"))?.revokedAt).toBe(T0 + 20);
+        expect((await store.getToken("t1"))?.graceUntil).toBeNull();
+      });
+
+      it("rotates without grace: the old value stops when the new one is created", async () => {
+        await withUserAndToken();
+        expect(
+          await store.rotateToken("t1", token("t2", "alice", { createdAt: T0 + 10 }), null, audit("r")),
+        ).toBe(true);
+        expect(await store.getToken("t1")).toMatchObject({
+          revokedAt: T0 + 10,
+          graceUntil: null,
+          replacedBy: "t2",
+        });
+        await store.revokeToken("t2", T0 + 11, audit("token.revoke"));
+        expect(await store.rotateToken("t2", token("t3", "alice"), null, audit("r"))).toBe(false);
+      });
+
+      it("adds usage from two instances exactly, keeping the latest time", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        for (const id of ["t1", "t2", "t3"])
+          await store.createToken(token(id, "alice"), audit("token.create"));
+        const other = await database.open();
+        // Interleaved flushes, as two servers would make them (concurrent ones: see the PostgreSQL tests).
+        for (let i = 0; i < 5; i++) {
+          await store.addUsage(usageRound(i, "forward"));
+          await other.addUsage(usageRound(i, "backward"));
+        }
+        await store.addUsage([]);
+        await store.addUsage([{ tokenId: "missing", count: 1, lastUsedAt: T0 }]);
+        expect(await usageOf(store)).toEqual(expectedUsage(5));
+      });
+    });
+
+    describe("sessions", () => {
+      it("creates, reads, deletes and expires sessions", async () => {
+        await store.createUser(user("alice"), audit("user.create"));
+        const session = { idHash: "s1", userId: "alice", createdAt: T0, expiresAt: T0 + HOUR };
+        await store.createSession(session);
+        await store.createSession({ idHash: "s2", userId: null, createdAt: T0, expiresAt: T0 + 10 });
+        await store.createSession({ idHash: "s3", userId: "alice", createdAt: T0, expiresAt: T0 + 20 });
+        expect(await store.getSession("s1")).toEqual(session);
+        expect(await store.getSession("s2")).toMatchObject({ userId: null });
+        expect(await store.deleteExpiredSessions(T0 + 20)).toBe(2);
+        expect(await store.getSession("s3")).toBeNull();
+        await store.deleteSession("s1");
+        expect(await store.getSession("s1")).toBeNull();
+        await store.deleteSession("s1");
+      });
+    });
+
+    describe("settings", () => {
+      it("starts from the defaults and stores updates", async () => {
+        expect(await store.getSettings()).toEqual(DEFAULT_SETTINGS);
+        const seen = collect(store);
+        const updated = await store.updateSettings(
+          { legacyTokensEnabled: true, maxTokenLifetimeSeconds: 86_400 },
+          audit("settings.update"),
+        );
+        expect(updated).toEqual({
+          ...DEFAULT_SETTINGS,
+          legacyTokensEnabled: true,
+          maxTokenLifetimeSeconds: 86_400,
+        });
+        expect(await store.getSettings()).toEqual(updated);
+        expect(seen).toContainEqual({ type: "all" });
+        await store.updateSettings({ maxTokenLifetimeSeconds: null }, audit("settings.update"));
+        expect((await store.getSettings()).maxTokenLifetimeSeconds).toBeNull();
+        expect(await store.queryAudit({ action: "settings.update", limit: 10 })).toHaveLength(2);
+      });
+    });
+
+    describe("audit", () => {
+      async function seed(): Promise<void> {
+        const events: AuditInput[] = [
+          audit("user.create", { at: T0 + 1, actorUserId: "admin", targetUserId: "alice" }),
+          audit("token.create", {
+            at: T0 + 2,
+            actorUserId: "alice",
+            targetTokenId: "t1",
+            details: { name: "CI" },
+          }),
+          audit("auth.login", { at: T0 + 3, actorUserId: "alice", outcome: "failure", requestId: "r-1" }),
+          audit("token.revoke", { at: T0 + 4, actorTokenId: "t1", targetTokenId: "t2", outcome: "denied" }),
+          audit("tokenx.other", { at: T0 + 5, ip: null, userAgent: null }),
+        ];
+        for (const event of events) await store.appendAudit(event);
+      }
+
+      it("returns events newest first, with every field intact", async () => {
+        await seed();
+        const events = await store.queryAudit({ limit: 10 });
+        expect(events.map((e) => e.at)).toEqual([T0 + 5, T0 + 4, T0 + 3, T0 + 2, T0 + 1]);
+        const ids = events.map((e) => e.id);
+        expect(ids).toEqual([...ids].sort((a, b) => b - a));
+        expect(typeof ids[0]).toBe("number");
+        const { id: _id, ...created } = events[3]!;
+        expect(created).toEqual(
+          audit("token.create", {
+            at: T0 + 2,
+            actorUserId: "alice",
+            targetTokenId: "t1",
+            details: { name: "CI" },
+          }),
+        );
+      });
+
+      it("filters by user, token, action, prefix and time", async () => {
+        await seed();
+        const actions = async (q: Omit<Parameters<Store["queryAudit"]>[0], "limit">) =>
+          (await store.queryAudit({ limit: 10, ...q })).map((e) => e.action);
+        expect(await actions({ userId: "alice" })).toEqual(["auth.login", "token.create", "user.create"]);
+        expect(await actions({ tokenId: "t1" })).toEqual(["token.revoke", "token.create"]);
+        expect(await actions({ action: "auth.login" })).toEqual(["auth.login"]);
+        expect(await actions({ action: "token.*" })).toEqual(["token.revoke", "token.create"]);
+        expect(await actions({ since: T0 + 2, until: T0 + 4 })).toEqual(["auth.login", "token.create"]);
+        expect(await actions({ userId: "alice", since: T0 + 2 })).toEqual(["auth.login", "token.create"]);
+      });
+
+      it("pages with `before`", async () => {
+        await seed();
+        const first = await store.queryAudit({ limit: 2 });
+        const second = await store.queryAudit({ limit: 2, before: first.at(-1)!.id });
+        const third = await store.queryAudit({ limit: 2, before: second.at(-1)!.id });
+        expect([...first, ...second, ...third].map((e) => e.at)).toEqual([
+          T0 + 5,
+          T0 + 4,
+          T0 + 3,
+          T0 + 2,
+          T0 + 1,
+        ]);
+        expect(await store.queryAudit({ limit: 2, before: third.at(-1)!.id })).toEqual([]);
+      });
+
+      it("cannot be changed or removed, even with direct SQL", async () => {
+        await seed();
+        await expect(database.raw("UPDATE audit_events SET action = 'forged'")).rejects.toThrow(
+          /append-only/,
+        );
+        await expect(database.raw("DELETE FROM audit_events")).rejects.toThrow(/append-only/);
+        expect(await store.queryAudit({ limit: 10 })).toHaveLength(5);
+      });
+    });
+
+    describe("invalidations", () => {
+      it("announces changes to local listeners after commit, until unsubscribed", async () => {
+        await withUserAndToken();
+        const seen: Invalidation[] = [];
+        const unsubscribe = store.onInvalidate((change) => seen.push(change));
+        await store.revokeToken("t1", T0 + 1, audit("token.revoke"));
+        expect(seen).toContainEqual({ type: "token", hash: "hash-t1" });
+        unsubscribe();
+        const count = seen.length;
+        await store.updateUser("alice", { disabled: true }, audit("user.disable"), T0 + 2);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(seen).toHaveLength(count);
+      });
+
+      it("announces nothing for a change that did not happen", async () => {
+        await withUserAndToken();
+        const seen = collect(store);
+        expect(await store.revokeToken("missing", T0 + 1, audit("token.revoke"))).toBe(false);
+        expect(await store.rotateToken("missing", token("t2", "alice"), null, audit("token.rotate"))).toBe(
+          false,
+        );
+        expect(await store.revokeTokens("bob", null, T0 + 1, audit("token.revoke-all"))).toEqual([]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(seen).toEqual([]);
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SQLite: a temporary file per test (a second instance must be able to open the same database).
+
+async function sqliteDatabase(): Promise<TestDatabase> {
+  const folder = await mkdtemp(join(tmpdir(), "steward-sqlite-"));
+  const file = join(folder, "steward.db");
+  const opened: Store[] = [];
+  return {
+    async open() {
+      const store = SqliteStore.open(file);
+      opened.push(store);
+      await store.migrate();
+      return store;
+    },
+    async raw(statement) {
+      const connection = new BetterSqlite3(file);
+      try {
+        connection.exec(statement);
+      } finally {
+        connection.close();
+      }
+    },
+    async dispose() {
+      for (const store of opened) await store.close();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+describeStoreContract("SQLite", sqliteDatabase);
+
+describe("SqliteStore across processes", () => {
+  let database: TestDatabase;
+  beforeEach(async () => {
+    database = await sqliteDatabase();
+  });
+  afterEach(() => database.dispose());
+
+  it("drops every cached entry when another connection commits", async () => {
+    const first = await database.open();
+    const second = await database.open();
+    const seen = collect(first);
+    await second.createUser(user("alice"), audit("user.create"));
+    const elapsed = await waitFor(() => seen.some((c) => c.type === "all"), 1_000);
+    expect(elapsed).toBeLessThan(1_000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// PostgreSQL: one embedded server for this file, a fresh database per test.
+
+let server: TestPostgres;
+const DATABASE_PREFIX = `steward_test_${process.pid}_${randomBytes(3).toString("hex")}`;
+let databaseCount = 0;
+
+async function postgresDatabase(): Promise<TestDatabase & { url: string }> {
+  const name = `${DATABASE_PREFIX}_${++databaseCount}`;
+  const url = await server.createDatabase(name);
+  const opened: Store[] = [];
+  return {
+    url,
+    async open() {
+      const store = await PostgresStore.open(url, { poolSize: 4 });
+      opened.push(store);
+      await store.migrate();
+      return store;
+    },
+    async raw(statement) {
+      await withClient(url, (client) => client.query(statement));
+    },
+    async dispose() {
+      for (const store of opened) await store.close();
+      await server.dropDatabase(name);
+    },
+  };
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("PostgreSQL", () => {
+  beforeAll(async () => {
+    const start = performance.now();
+    server = await startPostgres();
+    console.info(`PostgreSQL ready in ${Math.round(performance.now() - start)} ms`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeStoreContract("PostgreSQL", postgresDatabase);
+
+  describe("PostgresStore across instances", () => {
+    let database: TestDatabase & { url: string };
+    beforeEach(async () => {
+      database = await postgresDatabase();
+    });
+    afterEach(() => database.dispose());
+
+    it("delivers a revoke made on one instance to another within 100 ms", async () => {
+      const a = await database.open();
+      const b = await database.open();
+      await a.createUser(user("alice"), audit("user.create"));
+      const latencies: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = `t${i}`;
+        await a.createToken(token(id, "alice"), audit("token.create"));
+        const seen = collect(b);
+        await a.revokeToken(id, T0 + i, audit("token.revoke"));
+        latencies.push(await waitFor(() => seen.some((c) => c.type === "token" && c.hash === `hash-${id}`)));
+      }
+      console.info(`NOTIFY latency after commit (ms): ${latencies.map((l) => l.toFixed(1)).join(", ")}`);
+      expect(Math.max(...latencies)).toBeLessThan(1_000);
+    });
+
+    it("adds usage from concurrent flushes on two instances without deadlock", async () => {
+      const a = await database.open();
+      const b = await database.open();
+      await a.createUser(user("alice"), audit("user.create"));
+      for (const id of ["t1", "t2", "t3"]) await a.createToken(token(id, "alice"), audit("token.create"));
+      const rounds = 20;
+      const flushes: Promise<void>[] = [];
+      for (let i = 0; i < rounds; i++) {
+        flushes.push(a.addUsage(usageRound(i, "forward")), b.addUsage(usageRound(i, "backward")));
+      }
+      await Promise.all(flushes);
+      expect(await usageOf(a)).toEqual(expectedUsage(rounds));
+    });
+
+    it("reports invalidations unreliable while the listener is cut off, then recovers", async () => {
+      const a = await database.open();
+      const b = await database.open();
+      await a.createUser(user("alice"), audit("user.create"));
+      await a.createToken(token("t1", "alice"), audit("token.create"));
+      const seen = collect(a);
+      const terminated = await withClient(database.url, (client) =>
+        client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = 'steward-listener' AND datname = current_database()`,
+        ),
+      );
+      expect(terminated.rowCount).toBe(2);
+      await waitFor(() => !a.invalidationsReliable());
+      expect(seen).toEqual([{ type: "all" }]);
+      const downFor = await waitFor(() => a.invalidationsReliable());
+      console.info(`listener back after ${Math.round(downFor)} ms`);
+      expect(seen).toEqual([{ type: "all" }, { type: "all" }]);
+      // Listening again: a revoke made elsewhere arrives.
+      await waitFor(() => b.invalidationsReliable());
+      await b.revokeToken("t1", T0 + 1, audit("token.revoke"));
+      await waitFor(() => seen.some((c) => c.type === "token" && c.hash === "hash-t1"));
+    });
+  });
+
+  describe("PostgresStore.open errors", () => {
+    const closedPort = async () => {
+      const { createServer } = await import("node:net");
+      return new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, "127.0.0.1", () => {
+          const address = probe.address();
+          probe.close(() => resolve(typeof address === "object" && address ? address.port : 1));
+        });
+      });
+    };
+
+    it("explains a malformed URL", async () => {
+      await expect(PostgresStore.open("not a url")).rejects.toThrow(/not valid/);
+      await expect(PostgresStore.open("mysql://u:p@localhost/db")).rejects.toThrow(
+        /must start with postgres/,
+      );
+    });
+
+    it("explains a server that is not running, without showing the password", async () => {
+      const port = await closedPort();
+      const error = await PostgresStore.open(`postgres://steward:hunter2@127.0.0.1:${port}/steward`).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/connection refused/);
+      expect((error as Error).message).toContain(`127.0.0.1:${port}/steward as steward`);
+      expect((error as Error).message).not.toContain("hunter2");
+      expect((error as Error).cause).toBeDefined();
+    });
+
+    it("explains a wrong password and a missing database", async () => {
+      const url = new URL(server.url);
+      url.password = "wrong";
+      await expect(PostgresStore.open(url.toString())).rejects.toThrow(/wrong password/);
+      const missing = new URL(server.url);
+      missing.pathname = "/no_such_database";
+      await expect(PostgresStore.open(missing.toString())).rejects.toThrow(/does not exist/);
+    });
+
+    it("explains missing permissions to connect and to create tables", async () => {
+      const database = await postgresDatabase();
+      const role = `${DATABASE_PREFIX}_limited`;
+      const name = new URL(database.url).pathname.slice(1);
+      try {
+        await withClient(database.url, async (client) => {
+          await client.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited'`);
+          await client.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+        });
+        const limited = new URL(database.url);
+        limited.username = role;
+        limited.password = "limited";
+        const store = await PostgresStore.open(limited.toString());
+        await expect(store.migrate()).rejects.toThrow(/may not create Steward's tables/);
+        await store.close();
+        await withClient(database.url, (client) =>
+          client.query(`REVOKE CONNECT ON DATABASE ${name} FROM PUBLIC`),
+        );
+        await expect(PostgresStore.open(limited.toString())).rejects.toThrow(/permission denied/);
+      } finally {
+        await database.dispose();
+        await withClient(server.url, (client) => client.query(`DROP ROLE IF EXISTS ${role}`));
+      }
+    });
+  });
+});
