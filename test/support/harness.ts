@@ -105,7 +105,7 @@ export async function signIn(app: FastifyInstance, user: string, password: strin
   const response = await app.inject({
     method: "POST",
     url: "/j_spring_security_check",
-    payload: { j_username: user, j_password: password, from: "/" },
+    payload: new URLSearchParams({ j_username: user, j_password: password, from: "/" }).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded" },
   });
   return sessionCookieOf(response);

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { StewardError } from "./errors.js";
+import { endOfDayUtc, resolveExpiry } from "./expiry.js";
+import { defaultTokenName, isValidUserId, normalizeTokenName } from "./names.js";
+import { DEFAULT_SETTINGS, parseSettingsPatch } from "./settings.js";
+
+const NOW = Date.UTC(2026, 10, 1, 12);
+
+describe("token names", () => {
+  it("are trimmed and kept as given, any Unicode", () => {
+    expect(normalizeTokenName("  ci  ", NOW)).toBe("ci");
+    expect(normalizeTokenName("déploiement 🚀", NOW)).toBe("déploiement 🚀");
+    expect(normalizeTokenName("<img src=x onerror=alert(1)>", NOW)).toBe("<img src=x onerror=alert(1)>");
+  });
+
+  it("default as in Jenkins when blank", () => {
+    expect(normalizeTokenName("   ", NOW)).toBe(defaultTokenName(NOW));
+    expect(defaultTokenName(NOW)).toBe("Token created on 2026-11-01T12:00:00.000+00:00");
+  });
+
+  it("refuse more than 100 characters and control characters", () => {
+    expect(normalizeTokenName("x".repeat(100), NOW)).toHaveLength(100);
+    expect(() => normalizeTokenName("x".repeat(101), NOW)).toThrow(StewardError);
+    expect(() => normalizeTokenName("a\u0000b", NOW)).toThrow(StewardError);
+    expect(() => normalizeTokenName("a\nb", NOW)).toThrow(StewardError);
+  });
+});
+
+describe("user ids", () => {
+  it("follow SPEC §1", () => {
+    expect(isValidUserId("alice.smith@example-1_x")).toBe(true);
+    for (const bad of ["", "a b", "x".repeat(65), "ä", "a/b", "a:b"])
+      expect(isValidUserId(bad), bad).toBe(false);
+  });
+});
+
+describe("expiry policy", () => {
+  it("never expires by default (Jenkins)", () => {
+    expect(resolveExpiry({}, DEFAULT_SETTINGS, NOW)).toBeNull();
+  });
+
+  it("applies the default lifetime and refuses beyond the maximum", () => {
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      defaultTokenLifetimeSeconds: 3600,
+      maxTokenLifetimeSeconds: 7200,
+    };
+    expect(resolveExpiry({}, settings, NOW)).toBe(NOW + 3600_000);
+    expect(resolveExpiry({ expiresInSeconds: 7200 }, settings, NOW)).toBe(NOW + 7200_000);
+    expect(() => resolveExpiry({ expiresInSeconds: 7201 }, settings, NOW)).toThrow(/at most 7200/);
+    expect(() => resolveExpiry({ expiresAt: NOW - 1 }, DEFAULT_SETTINGS, NOW)).toThrow(/in the past/);
+  });
+
+  it("lets a Jenkins date work all of that day", () => {
+    expect(endOfDayUtc("2026-11-01")).toBe(Date.UTC(2026, 10, 2));
+    expect(endOfDayUtc("2026-02-30")).toBeNull();
+    expect(endOfDayUtc("tomorrow")).toBeNull();
+  });
+});
+
+describe("settings patches", () => {
+  it("accept known keys with the right types only", () => {
+    expect(parseSettingsPatch({ legacyTokensEnabled: true, maxTokenLifetimeSeconds: null })).toEqual({
+      legacyTokensEnabled: true,
+      maxTokenLifetimeSeconds: null,
+    });
+    expect(() => parseSettingsPatch({ legacyTokensEnabled: "yes" })).toThrow(StewardError);
+    expect(() => parseSettingsPatch({ unknown: 1 })).toThrow(/Unknown setting/);
+    expect(() => parseSettingsPatch([])).toThrow(StewardError);
+  });
+});
