@@ -513,9 +513,13 @@ export abstract class KyselyStore implements Store {
       q = q.where((eb) => eb.or([eb("actor_token_id", "=", token), eb("target_token_id", "=", token)]));
     }
     if (query.action) {
-      q = query.action.endsWith(".*")
-        ? q.where("action", "like", `${query.action.slice(0, -1)}%`)
-        : q.where("action", "=", query.action);
+      // "token.*" is a prefix, compared exactly: LIKE would treat "_" and "%" in it as wildcards, and is
+      // case-insensitive on SQLite but not on PostgreSQL.
+      const prefix = query.action.endsWith(".*") ? query.action.slice(0, -1) : null;
+      q =
+        prefix === null
+          ? q.where("action", "=", query.action)
+          : q.where(sql<boolean>`substr(action, 1, ${[...prefix].length}) = ${prefix}`);
     }
     if (query.since !== undefined) q = q.where("at", ">=", query.since);
     if (query.until !== undefined) q = q.where("at", "<", query.until);

