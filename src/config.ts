@@ -7,6 +7,12 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; null = SQLite in the data dir. */
   databaseUrl: string | null;
+  /** PostgreSQL: most pooled connections per instance (the change listener uses one more). */
+  databasePoolSize: number;
+  /** PostgreSQL: give up connecting, or waiting for a free pooled connection, after this long (ms). */
+  databaseConnectTimeoutMs: number;
+  /** PostgreSQL: the server cancels any statement running longer than this (ms). */
+  databaseStatementTimeoutMs: number;
   /** Password of the first admin, used only when no user exists. */
   adminPassword: string | null;
   baseUrl: string | null;
@@ -35,6 +41,9 @@ export const CONFIG_DEFAULTS: Readonly<Config> = Object.freeze({
   port: 8080,
   dataDir: "./data",
   databaseUrl: null,
+  databasePoolSize: 10,
+  databaseConnectTimeoutMs: 5_000,
+  databaseStatementTimeoutMs: 30_000,
   adminPassword: null,
   baseUrl: null,
   trustProxy: [],
@@ -56,6 +65,9 @@ export const ENV_NAMES: Record<string, keyof Config> = {
   STEWARD_PORT: "port",
   STEWARD_DATA_DIR: "dataDir",
   STEWARD_DATABASE_URL: "databaseUrl",
+  STEWARD_DATABASE_POOL_SIZE: "databasePoolSize",
+  STEWARD_DATABASE_CONNECT_TIMEOUT_MS: "databaseConnectTimeoutMs",
+  STEWARD_DATABASE_STATEMENT_TIMEOUT_MS: "databaseStatementTimeoutMs",
   STEWARD_ADMIN_PASSWORD: "adminPassword",
   STEWARD_BASE_URL: "baseUrl",
   STEWARD_TRUST_PROXY: "trustProxy",
@@ -124,6 +136,19 @@ export function loadConfig(
     port: integer("STEWARD_PORT", raw.port, 0, 65535),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(dataDir),
     databaseUrl,
+    databasePoolSize: integer("STEWARD_DATABASE_POOL_SIZE", raw.databasePoolSize, 1, 1000),
+    databaseConnectTimeoutMs: integer(
+      "STEWARD_DATABASE_CONNECT_TIMEOUT_MS",
+      raw.databaseConnectTimeoutMs,
+      100,
+      600_000,
+    ),
+    databaseStatementTimeoutMs: integer(
+      "STEWARD_DATABASE_STATEMENT_TIMEOUT_MS",
+      raw.databaseStatementTimeoutMs,
+      100,
+      3_600_000,
+    ),
     adminPassword: raw.adminPassword == null ? null : String(raw.adminPassword),
     baseUrl,
     trustProxy: trustProxy.length === 1 && trustProxy[0] === "off" ? [] : trustProxy,

@@ -29,11 +29,14 @@ export interface ServerOptions {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const store = await openStore(config);
+  // Background jobs (usage flush, webhook deliveries, expiry notices) report to the log once it exists.
+  let reportBackgroundError = (_error: unknown): void => {};
   const services = await buildServices({
     store,
     config,
     clock: options.clock ?? systemClock,
     random: options.random ?? systemRandom,
+    onBackgroundError: (error) => reportBackgroundError(error),
   });
   const system = {
     principal: { ...ANONYMOUS, userId: "steward" },
@@ -53,7 +56,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
   const app = await createApp(services, { logStream: options.logStream });
   app.log.level = config.logLevel;
+  reportBackgroundError = (error) => app.log.error({ err: error }, "background job failed");
   services.usage.start(config.usageFlushMs);
+  services.deliveries.start();
+  services.expiry.start();
   const sessionSweeper = setInterval(
     () => void store.deleteExpiredSessions(Date.now()).catch(() => {}),
     3600_000,
@@ -75,6 +81,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       stopping ??= (async () => {
         clearInterval(sessionSweeper);
         await app.close();
+        await services.expiry.stop();
+        await services.deliveries.stop();
         await services.usage.stop();
         await store.close();
       })();

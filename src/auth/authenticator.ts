@@ -90,14 +90,19 @@ export class Authenticator {
   private async basic(userId: string, secret: string, ip: string): Promise<Principal> {
     const check = await this.tokens.verify(userId, secret, ip);
     if (check.ok) return check.principal;
-    if (check.reason === "expired") throw new StewardError("token_expired", "This API token has expired.");
+    // The token id goes into the error's details for the audit event (never into the answer).
+    if (check.reason === "expired") {
+      throw new StewardError("token_expired", "This API token has expired.", { tokenId: check.tokenId });
+    }
     if (check.reason === "ip_not_allowed") {
-      throw new StewardError("ip_not_allowed", "This API token may not be used from this address.");
+      throw new StewardError("ip_not_allowed", "This API token may not be used from this address.", {
+        tokenId: check.tokenId,
+      });
     }
     this.throwIfLimited(`ip:${ip}`, this.ipFailures);
     if (this.settings().passwordBasicAuthEnabled) {
       this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
-      const user = await this.checkPassword(userId, secret);
+      const user = await this.checkPassword(userId, secret, ip);
       if (user) return principalOf(user, "password");
       this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);
     }
@@ -116,7 +121,7 @@ export class Authenticator {
    * Checks a password in the same time whether or not the user exists (an unknown user still costs one
    * hash). Re-hashes imported bcrypt/PBKDF2 hashes to scrypt on success.
    */
-  async checkPassword(userId: string, password: string): Promise<UserRecord | null> {
+  async checkPassword(userId: string, password: string, ip: string | null = null): Promise<UserRecord | null> {
     const user = await this.store.getUser(userId);
     if (!user || !user.passwordHash || user.disabled || user.kind !== "user") {
       await this.passwords.verifyNothing(password);
@@ -125,7 +130,25 @@ export class Authenticator {
     if (!(await this.passwords.verify(password, user.passwordHash))) return null;
     if (this.passwords.needsRehash(user.passwordHash)) {
       const passwordHash = await this.passwords.hash(password);
-      await this.store.updateUser(user.id, { passwordHash }, null, this.clock.now());
+      const now = this.clock.now();
+      await this.store.updateUser(
+        user.id,
+        { passwordHash },
+        {
+          at: now,
+          action: "user.password.rehashed",
+          actorUserId: user.id,
+          actorTokenId: null,
+          targetUserId: user.id,
+          targetTokenId: null,
+          ip,
+          userAgent: null,
+          outcome: "success",
+          requestId: null,
+          details: { reason: "stronger hash after sign-in" },
+        },
+        now,
+      );
     }
     return user;
   }
@@ -134,7 +157,7 @@ export class Authenticator {
   async login(userId: string, password: string, ip: string): Promise<UserRecord | null> {
     this.throwIfLimited(`ip:${ip}`, this.ipFailures);
     this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
-    const user = await this.checkPassword(userId, password);
+    const user = await this.checkPassword(userId, password, ip);
     if (user) return user;
     this.ipFailures.recordFailure(`ip:${ip}`);
     this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);

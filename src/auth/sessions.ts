@@ -1,7 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { Random } from "../core/random.js";
 import { sha256Hex } from "../core/secrets.js";
-import type { SessionRecord, Store } from "../store/store.js";
+import type { AuditInput, SessionRecord, Store } from "../store/store.js";
 
 export const SESSION_COOKIE = "steward_session";
 
@@ -20,7 +20,8 @@ export class SessionManager {
     private readonly ttlMs: number,
   ) {}
 
-  async create(userId: string | null): Promise<ActiveSession> {
+  /** A new session; with `event` (a sign-in), the event is written in the same transaction. */
+  async create(userId: string | null, event?: AuditInput): Promise<ActiveSession> {
     const id = this.random.bytes(32).toString("base64url");
     const now = this.clock.now();
     const record: SessionRecord = {
@@ -29,7 +30,7 @@ export class SessionManager {
       createdAt: now,
       expiresAt: now + this.ttlMs,
     };
-    await this.store.createSession(record);
+    await this.store.createSession(record, event);
     return { id, record };
   }
 
@@ -40,7 +41,8 @@ export class SessionManager {
     return { id: cookieValue, record };
   }
 
-  async destroy(session: ActiveSession): Promise<void> {
-    await this.store.deleteSession(session.record.idHash);
+  /** Ends a session; with `event` (a sign-out), the event is written in the same transaction. */
+  async destroy(session: ActiveSession, event?: AuditInput): Promise<void> {
+    await this.store.deleteSession(session.record.idHash, event);
   }
 }

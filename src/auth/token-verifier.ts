@@ -68,11 +68,25 @@ export class TokenVerifier {
     return this.cache.size;
   }
 
+  /** `user:token` (Basic): the token must belong to `userId`, as in Jenkins. */
   async verify(userId: string, value: string, ip: string): Promise<TokenCheck> {
+    return this.check(value, userId.toLowerCase(), ip);
+  }
+
+  /**
+   * A token presented alone (`Authorization: Bearer`, forward auth, the library): its hash is unique,
+   * so the value identifies its owner by itself. Same cache, expiry, allow-list and usage counting.
+   */
+  async verifyBearer(value: string, ip: string): Promise<TokenCheck> {
+    return this.check(value, null, ip);
+  }
+
+  /** `ownerKey` null: any owner. */
+  private async check(value: string, ownerKey: string | null, ip: string): Promise<TokenCheck> {
     const parsed = parseToken(value);
     if (!parsed) return { ok: false, reason: "unknown" };
     const entry = await this.lookup(parsed.hash, parsed.format);
-    if (!entry || entry.ownerKey !== userId.toLowerCase()) return { ok: false, reason: "unknown" };
+    if (!entry || (ownerKey !== null && entry.ownerKey !== ownerKey)) return { ok: false, reason: "unknown" };
     const now = this.clock.now();
     if (now >= entry.validUntil) {
       this.cache.delete(parsed.hash);
@@ -83,7 +97,7 @@ export class TokenVerifier {
     }
     if (entry.allowsIp && !entry.allowsIp(ip))
       return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
-    if (this.recordUsage()) this.usage.record(entry.tokenId);
+    if (this.recordUsage()) this.usage.record(entry.tokenId, ip);
     return { ok: true, principal: entry.principal, tokenId: entry.tokenId };
   }
 

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../config.js";
 import { parseDurationSeconds } from "../core/duration.js";
 import { startServer } from "../server.js";
 import { tokenView, userView } from "../service/views.js";
+import { registerAuditCommands } from "./audit.js";
 import {
   CLI_ACTOR,
   describeError,
@@ -12,6 +13,8 @@ import {
   readStdinLine,
   withServices,
 } from "./context.js";
+import { registerDevCommands } from "./dev-seed.js";
+import { registerImportJenkinsCommand } from "./import-jenkins.js";
 
 const program = new Command("steward")
   .description("Jenkins-compatible API tokens, sessions and CSRF crumbs")
@@ -239,6 +242,10 @@ token
       [`Rotated; the new token is ${issued.token.id}. Its value is shown only now:`, issued.value].join("\n"),
     );
   });
+
+registerDevCommands(program);
+registerAuditCommands(program);
+registerImportJenkinsCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const { message, exitCode } =

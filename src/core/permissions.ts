@@ -71,6 +71,16 @@ export function requireScope(principal: Principal, scope: Scope): void {
   }
 }
 
+/**
+ * The first scope in `scopes` (null = all of them) that the principal's token lacks, or null when it
+ * holds them all: a scoped token may never obtain a value that can do more than it can.
+ */
+export function scopeBeyond(principal: Principal, scopes: readonly Scope[] | null): Scope | null {
+  if (!principal.scopes) return null;
+  const held = principal.scopes;
+  return (scopes ?? SCOPES).find((scope) => !held.includes(scope)) ?? null;
+}
+
 export function requireAuthenticated(principal: Principal): void {
   if (isAnonymous(principal))
     throw new StewardError("login_required", "Authentication required: sign in or use an API token.");

@@ -1,3 +1,4 @@
+import { ADDRESS_GRANULARITIES, type AddressGranularity } from "./address-key.js";
 import { invalid } from "./errors.js";
 
 /** Admin-controlled token policy (SPEC §4.2 settings), stored in the database. */
@@ -16,6 +17,10 @@ export interface Settings {
   passwordBasicAuthEnabled: boolean;
   /** Longest grace period a rotation may leave the old value working, in seconds. */
   maxRotationGraceSeconds: number;
+  /** When a token's use counts as "from a new address": a new address, or a new /24 (IPv4) or /64 (IPv6). */
+  newAddressGranularity: AddressGranularity;
+  /** Days before expiry at which a `token.expiring` notification is sent (once per token and threshold). */
+  expiryWarningDays: number[];
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -26,7 +31,9 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   adminCanGenerateTokensForOthers: false,
   passwordBasicAuthEnabled: true,
   maxRotationGraceSeconds: 7 * 24 * 3600,
-});
+  newAddressGranularity: "address",
+  expiryWarningDays: [14, 7, 1],
+} satisfies Settings);
 
 const BOOLEAN_KEYS = [
   "legacyTokensEnabled",
@@ -58,6 +65,13 @@ export function parseSettingsPatch(input: unknown): Partial<Settings> {
         });
       }
       patch[key as (typeof SECONDS_OR_NULL_KEYS)[number]] = value as number | null;
+    } else if (key === "newAddressGranularity") {
+      if (typeof value !== "string" || !(ADDRESS_GRANULARITIES as readonly string[]).includes(value)) {
+        throw invalid(`${key} must be "address" or "subnet".`, { field: key });
+      }
+      patch.newAddressGranularity = value as AddressGranularity;
+    } else if (key === "expiryWarningDays") {
+      patch.expiryWarningDays = parseWarningDays(value);
     } else if (key === "maxRotationGraceSeconds") {
       if (!(value === 0 || isSeconds(value)))
         throw invalid(`${key} must be a whole number of seconds.`, { field: key });
@@ -67,6 +81,24 @@ export function parseSettingsPatch(input: unknown): Partial<Settings> {
     }
   }
   return patch;
+}
+
+/** At most this many expiry warnings per token. */
+export const MAX_EXPIRY_WARNINGS = 10;
+
+/** Whole days from 1 to 365, at most ten, no duplicates; kept largest first. An empty list turns warnings off. */
+function parseWarningDays(value: unknown): number[] {
+  const valid =
+    Array.isArray(value) &&
+    value.length <= MAX_EXPIRY_WARNINGS &&
+    value.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 1 && d <= 365);
+  if (!valid) {
+    throw invalid(
+      `expiryWarningDays must be a list of at most ${MAX_EXPIRY_WARNINGS} whole numbers of days from 1 to 365.`,
+      { field: "expiryWarningDays" },
+    );
+  }
+  return [...new Set(value as number[])].sort((a, b) => b - a);
 }
 
 /** Checks that a settings object is self-consistent (default lifetime within the maximum). */

@@ -7,6 +7,7 @@ import { verifyCrumb } from "../core/crumb.js";
 import { CRUMB_MESSAGE, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
 import type { Services } from "../service/services.js";
+import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { handleError } from "./errors.js";
 import { JENKINS_VERSION } from "./jenkins-headers.js";
 import { registerRoutes } from "./routes/index.js";
@@ -95,11 +96,17 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       );
     }
     if (request.routeOptions.config?.public) return;
-    const result = await services.authenticator.authenticate({
-      authorization: request.headers.authorization,
-      sessionCookie: request.cookies[SESSION_COOKIE],
-      ip: request.ip,
-    });
+    let result: Awaited<ReturnType<typeof services.authenticator.authenticate>>;
+    try {
+      result = await services.authenticator.authenticate({
+        authorization: request.headers.authorization,
+        sessionCookie: request.cookies[SESSION_COOKIE],
+        ip: request.ip,
+      });
+    } catch (error) {
+      await recordAuthFailure(services, request, error);
+      throw error;
+    }
     request.principal = result.principal;
     request.session = result.session;
     request.actor = { ...request.actor, principal: result.principal };
@@ -110,7 +117,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
 
   // CSRF: state-changing requests from browsers (session) or with a password need a crumb bound to
   // their session and user. API tokens are exempt (Jenkins 2.96+): they are never sent by a browser on its own.
-  app.addHook("preHandler", async (request) => {
+  // Checked as soon as the body is parsed (a form may carry the crumb), before validation looks at it.
+  app.addHook("preValidation", async (request) => {
     if (!STATE_CHANGING.has(request.method)) return;
     if (request.principal.authenticatedBy === "token" || request.routeOptions.config?.crumbExempt) return;
     const crumb = crumbOf(request);
@@ -120,6 +128,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       !session ||
       !verifyCrumb(services.crumbSecret, request.principal.userId, session.id, crumb)
     ) {
+      await recordCrumbFailure(services, request, !crumb ? "missing" : !session ? "no_session" : "invalid");
       throw new StewardError("crumb_invalid", CRUMB_MESSAGE);
     }
   });

@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { CRUMB_MESSAGE, ERROR_STATUS, type ErrorCode, StewardError } from "../core/errors.js";
+import { ANONYMOUS } from "../core/permissions.js";
+import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
+import { errorPage } from "../ui/pages-error.js";
 import { JENKINS_VERSION } from "./jenkins-headers.js";
 import { surfaceOf } from "./surface.js";
 
@@ -26,8 +29,17 @@ function fromFastify(error: FastifyError): StewardError | null {
   return null;
 }
 
+/** The message of a 503 for a database that cannot be reached (nothing about the cause leaks out). */
+export const DATABASE_UNAVAILABLE = "The database is not reachable right now; try again shortly.";
+
 function toStewardError(error: unknown): StewardError | null {
   if (error instanceof StewardError) return error;
+  // Client errors first: a body upload the client aborts fails with ECONNRESET (and status 400) too, and
+  // says nothing about the database.
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) return fromFastify(error as FastifyError);
+  // A database that is down, restarting or overloaded is the service being unavailable, not a bug: 503.
+  if (isDatabaseUnavailable(error)) return new StewardError("unavailable", DATABASE_UNAVAILABLE);
   if (error && typeof error === "object" && "statusCode" in error) return fromFastify(error as FastifyError);
   return null;
 }
@@ -49,8 +61,15 @@ function page(title: string, body: string): string {
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const known = toStewardError(error);
   const surface = surfaceOf(request.url);
+  if (known?.code === "unavailable" && !(error instanceof StewardError)) {
+    request.log.warn({ err: error }, "database unavailable");
+  }
   if (!known) {
     request.log.error({ err: error }, "unhandled error");
+    if (surface === "ui") {
+      sendUiError(request, reply, 500, "internal", `Internal error (request ${request.id}).`);
+      return;
+    }
     const body = { error: { code: "internal", message: `Internal error (request ${request.id}).` } };
     void reply.code(500).type("application/json; charset=utf-8").send(body);
     return;
@@ -59,6 +78,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   reply.code(status);
   if (status === 401) reply.header("WWW-Authenticate", REALM);
   if (known.code === "rate_limited") reply.header("Retry-After", String(known.details.retryAfter ?? 60));
+  if (known.code === "unavailable") reply.header("Retry-After", "5");
   if (known.code === "forbidden" && !request.principal?.authenticatedBy.startsWith("anon")) {
     reply.header("X-You-Are-Authenticated-As", request.principal?.userId ?? "anonymous");
     if (typeof known.details.permission === "string")
@@ -74,6 +94,17 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     return;
   }
   reply.header("X-Jenkins", JENKINS_VERSION);
+  if (surface === "ui") {
+    if (known.code === "login_required") {
+      // A browser on a page that needs a sign-in goes to the sign-in form and comes back afterwards.
+      const from = request.method === "GET" ? request.url : "/account/tokens";
+      reply.removeHeader("WWW-Authenticate");
+      void reply.redirect(`/login?from=${encodeURIComponent(from)}`, 303);
+      return;
+    }
+    sendUiError(request, reply, status, known.code, known.message);
+    return;
+  }
   if (known.code === "login_required" && surface === "jenkins") {
     const from = encodeURIComponent(request.url);
     void reply
@@ -95,4 +126,20 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   void reply
     .type("text/html; charset=utf-8")
     .send(page(`Error ${status}`, `<p>${escapeHtml(known.message)}</p>`));
+}
+
+/** Web UI errors as a page of the UI: the message, a way on, never a stack trace; never cached. */
+function sendUiError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  const page = errorPage(request.principal ?? ANONYMOUS, { status, code, message, requestId: request.id });
+  void reply
+    .code(status)
+    .type("text/html; charset=utf-8")
+    .header("Cache-Control", "no-store")
+    .send(page.value);
 }

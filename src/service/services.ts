@@ -7,10 +7,13 @@ import type { Clock } from "../core/clock.js";
 import { createPasswordHasher, type PasswordHasher } from "../core/password.js";
 import type { Random } from "../core/random.js";
 import type { Store } from "../store/store.js";
+import { DenialRecorder } from "./audit.js";
 import type { Deps } from "./context.js";
+import { ExpiryWarner } from "./expiry-warnings.js";
 import { SettingsCache } from "./settings-cache.js";
 import { TokenService } from "./tokens.js";
 import { UserService } from "./users.js";
+import { type DispatcherOptions, WebhookDispatcher, WebhookService } from "./webhooks.js";
 
 /** Everything a running Steward is made of, wired once. */
 export interface Services {
@@ -23,6 +26,13 @@ export interface Services {
   authenticator: Authenticator;
   /** The HMAC key of crumbs, shared by every instance through the database. */
   crumbSecret: string;
+  webhooks: WebhookService;
+  /** Sends queued webhook deliveries (started by the server, run by hand in tests). */
+  deliveries: WebhookDispatcher;
+  /** The periodic expiry-notice job (started by the server), and the warnings for token pages. */
+  expiry: ExpiryWarner;
+  /** Rate-limited audit events for refusals that change nothing (crumb failures, auth failures). */
+  denials: DenialRecorder;
 }
 
 export interface ServiceOptions {
@@ -32,6 +42,8 @@ export interface ServiceOptions {
   random: Random;
   passwords?: PasswordHasher;
   onBackgroundError?: (error: unknown) => void;
+  /** Retry and timing policy of webhook deliveries (tests shorten it). */
+  webhookDelivery?: DispatcherOptions;
 }
 
 export async function buildServices(options: ServiceOptions): Promise<Services> {
@@ -45,7 +57,10 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     settings,
     passwords: options.passwords ?? createPasswordHasher(config.passwordHashCost),
   };
-  const usage = new UsageRecorder(store, clock, options.onBackgroundError ?? (() => {}));
+  const onBackgroundError = options.onBackgroundError ?? (() => {});
+  const usage = new UsageRecorder(store, clock, onBackgroundError, {
+    granularity: () => settings.current.newAddressGranularity,
+  });
   const verifier = new TokenVerifier(store, clock, usage, () => settings.current.usageStatisticsEnabled, {
     maxEntries: config.tokenCacheSize,
     ttlMs: config.tokenCacheTtlMs,
@@ -74,5 +89,9 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     usage,
     authenticator,
     crumbSecret,
+    webhooks: new WebhookService(deps),
+    deliveries: new WebhookDispatcher(store, clock, onBackgroundError, options.webhookDelivery),
+    expiry: new ExpiryWarner(store, clock, () => settings.current, onBackgroundError),
+    denials: new DenialRecorder(store, clock, onBackgroundError),
   };
 }

@@ -9,6 +9,7 @@ import {
   type Principal,
   requireScope,
   type Scope,
+  scopeBeyond,
 } from "../core/permissions.js";
 import { generateToken, parseJenkinsToken, parseToken } from "../core/token-format.js";
 import type { TokenRecord, UserRecord } from "../store/store.js";
@@ -223,6 +224,15 @@ export class TokenService {
       throw new StewardError("conflict", "This token was already rotated; use its replacement.");
     }
     if (token.revokedAt !== null && token.revokedAt <= now) throw notFound("Token");
+    // The new value carries the old one's scopes: a scoped caller may only rotate tokens within its own.
+    const missing = scopeBeyond(actor.principal, token.scopes);
+    if (missing) {
+      throw new StewardError(
+        "missing_scope",
+        `This token lacks the scope "${missing}" and cannot rotate a token that has it.`,
+        { scope: missing },
+      );
+    }
     const format = token.format === "jenkins" ? "jenkins" : "steward";
     const value = generateToken(format, deps.random);
     const lifetime = token.expiresAt === null ? null : token.expiresAt - token.createdAt;
@@ -296,8 +306,8 @@ export class TokenService {
     return isOwner ? value : "Token is hidden";
   }
 
-  async list(ownerId: string): Promise<TokenRecord[]> {
-    return this.deps.store.listTokens(ownerId);
+  async list(ownerId: string, options: { includeRevoked?: boolean } = {}): Promise<TokenRecord[]> {
+    return this.deps.store.listTokens(ownerId, options);
   }
 }
 

@@ -1,22 +1,33 @@
 import { type Kysely, Migrator, sql, type Transaction } from "kysely";
+import { addressKey } from "../core/address-key.js";
+import { matchesEventFilter } from "../core/event-filter.js";
 import { isRole, isScope, type Role, type Scope, type UserKind } from "../core/permissions.js";
 import { DEFAULT_SETTINGS, type Settings } from "../core/settings.js";
 import type { TokenFormat } from "../core/token-format.js";
 import { migrationProvider } from "./migrations/index.js";
-import type { Database, TokensTable, UsersTable } from "./schema.js";
+import type { AuditTable, Database, TokensTable, UsersTable, WebhookDeliveriesTable } from "./schema.js";
 import type {
+  AddressDelta,
+  AddressUsage,
   AuditEvent,
   AuditInput,
   AuditQuery,
+  ClaimedDelivery,
+  DeliveryOutcome,
+  DeliveryRecord,
+  DeliveryStatus,
+  ExpiryNoticeQuery,
   Invalidation,
   SessionRecord,
   Store,
+  TokenAddress,
   TokenRecord,
   TokenWithOwner,
   UsageDelta,
   UserPatch,
   UserQuery,
   UserRecord,
+  WebhookRecord,
 } from "./store.js";
 
 type Trx = Transaction<Database>;
@@ -117,6 +128,82 @@ function auditRow(event: AuditInput) {
   };
 }
 
+type AuditRow = Omit<AuditTable, "id"> & { id: number | string };
+
+function toEvent(row: AuditRow): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    action: row.action,
+    actorUserId: row.actor_user_id,
+    actorTokenId: row.actor_token_id,
+    targetUserId: row.target_user_id,
+    targetTokenId: row.target_token_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    outcome: row.outcome as AuditEvent["outcome"],
+    requestId: row.request_id,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+function toDelivery(row: Omit<WebhookDeliveriesTable, "id"> & { id: number | string; action: string }): DeliveryRecord {
+  return {
+    id: Number(row.id),
+    webhookId: row.webhook_id,
+    eventId: Number(row.event_id),
+    action: row.action,
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    createdAt: Number(row.created_at),
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastAttemptAt: num(row.last_attempt_at),
+    lastStatus: num(row.last_status),
+    lastError: row.last_error,
+    deliveredAt: num(row.delivered_at),
+  };
+}
+
+function newDelivery(webhookId: string, eventId: number, at: number) {
+  return {
+    webhook_id: webhookId,
+    event_id: eventId,
+    status: "pending",
+    attempts: 0,
+    created_at: at,
+    next_attempt_at: at,
+    locked_until: null,
+    last_attempt_at: null,
+    last_status: null,
+    last_error: null,
+    delivered_at: null,
+  };
+}
+
+function toWebhook(row: {
+  id: string;
+  url: string;
+  events: string;
+  secret: string;
+  created_at: number;
+  created_by: string | null;
+}): WebhookRecord {
+  return {
+    id: row.id,
+    url: row.url,
+    events: parseJsonList(row.events, anyString) ?? [],
+    secret: row.secret,
+    createdAt: Number(row.created_at),
+    createdBy: row.created_by,
+  };
+}
+
+/** Actions that webhook filters never pick up: a test delivery goes to the one webhook being tested. */
+const NOT_BROADCAST = new Set(["webhook.tested"]);
+
+const byId = <T extends { tokenId: string }>(a: T, b: T) =>
+  a.tokenId < b.tokenId ? -1 : a.tokenId > b.tokenId ? 1 : 0;
+
 /** Escapes LIKE wildcards so a search for "a_b" matches only that text. */
 function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -160,6 +247,31 @@ export abstract class KyselyStore implements Store {
     return result;
   }
 
+  /**
+   * Writes an audit event inside the transaction of the change it records, and queues one delivery of it
+   * to every webhook whose filters match: a notification exists exactly when its event does.
+   */
+  protected async record(trx: Trx, event: AuditInput): Promise<number> {
+    const row = await trx
+      .insertInto("audit_events")
+      .values(auditRow(event))
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const eventId = Number(row.id);
+    if (NOT_BROADCAST.has(event.action)) return eventId;
+    const hooks = await trx.selectFrom("webhooks").select(["id", "events"]).execute();
+    const matching = hooks.filter((hook) =>
+      matchesEventFilter(parseJsonList(hook.events, anyString) ?? [], event.action),
+    );
+    if (matching.length > 0) {
+      await trx
+        .insertInto("webhook_deliveries")
+        .values(matching.map((hook) => newDelivery(hook.id, eventId, event.at)))
+        .execute();
+    }
+    return eventId;
+  }
+
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
     const { error } = await migrator.migrateToLatest();
@@ -201,7 +313,7 @@ export abstract class KyselyStore implements Store {
   async createUser(user: UserRecord, event: AuditInput): Promise<void> {
     await this.change(async (trx) => {
       await trx.insertInto("users").values(fromUser(user)).execute();
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
     });
   }
 
@@ -242,7 +354,7 @@ export abstract class KyselyStore implements Store {
       if (!current) return null;
       const next = { ...toUser(current), ...patch, updatedAt: at };
       await trx.updateTable("users").set(fromUser(next)).where("id", "=", current.id).execute();
-      if (event) await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      if (event) await this.record(trx, event);
       // Roles, disabling and ownership change what cached principals may do.
       changes.push({ type: "user", userId: current.id });
       if (patch.disabled || patch.passwordHash !== undefined) {
@@ -260,11 +372,14 @@ export abstract class KyselyStore implements Store {
         .where("id_key", "=", id.toLowerCase())
         .executeTakeFirst();
       if (!current) return false;
+      const tokenIds = trx.selectFrom("tokens").select("id").where("user_id", "=", current.id);
+      await trx.deleteFrom("token_addresses").where("token_id", "in", tokenIds).execute();
+      await trx.deleteFrom("token_expiry_notices").where("token_id", "in", tokenIds).execute();
       await trx.deleteFrom("tokens").where("user_id", "=", current.id).execute();
       await trx.deleteFrom("sessions").where("user_id", "=", current.id).execute();
       await trx.updateTable("users").set({ owner_id: null }).where("owner_id", "=", current.id).execute();
       await trx.deleteFrom("users").where("id", "=", current.id).execute();
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
       changes.push({ type: "user", userId: current.id });
       return true;
     });
@@ -273,7 +388,7 @@ export abstract class KyselyStore implements Store {
   async createToken(token: TokenRecord, event: AuditInput): Promise<void> {
     await this.change(async (trx) => {
       await trx.insertInto("tokens").values(fromToken(token)).execute();
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
     });
   }
 
@@ -341,7 +456,7 @@ export abstract class KyselyStore implements Store {
         .where("revoked_at", "is", null)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
       return true;
     });
   }
@@ -356,7 +471,7 @@ export abstract class KyselyStore implements Store {
         .returning("hash")
         .executeTakeFirst();
       if (!row) return false;
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
       changes.push({ type: "token", hash: row.hash });
       return true;
     });
@@ -376,10 +491,7 @@ export abstract class KyselyStore implements Store {
         .where((eb) => eb.or([eb("revoked_at", "is", null), eb("revoked_at", ">", at)]));
       if (exceptId !== null) q = q.where("id", "!=", exceptId);
       const rows = (await q.returningAll().execute()).map(toToken);
-      await trx
-        .insertInto("audit_events")
-        .values(auditRow({ ...event, details: { ...event.details, tokenIds: rows.map((t) => t.id) } }))
-        .execute();
+      await this.record(trx, { ...event, details: { ...event.details, tokenIds: rows.map((t) => t.id) } });
       for (const token of rows) changes.push({ type: "token", hash: token.hash });
       return rows;
     });
@@ -403,29 +515,151 @@ export abstract class KyselyStore implements Store {
         .executeTakeFirst();
       if (!old) return false;
       await trx.insertInto("tokens").values(fromToken(next)).execute();
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
       changes.push({ type: "token", hash: old.hash });
       return true;
     });
   }
 
-  async addUsage(deltas: readonly UsageDelta[]): Promise<void> {
+  async addUsage(deltas: readonly UsageDelta[], addresses?: AddressUsage): Promise<void> {
     if (deltas.length === 0) return;
     // Rows are locked in id order, the same in every instance: two instances flushing the same tokens
     // in different orders would otherwise deadlock on PostgreSQL.
-    const ordered = [...deltas].sort((a, b) => (a.tokenId < b.tokenId ? -1 : a.tokenId > b.tokenId ? 1 : 0));
+    const ordered = [...deltas].sort(byId);
     await this.db.transaction().execute(async (trx) => {
+      const owners = new Map<string, string>();
       for (const delta of ordered) {
-        await trx
+        const row = await trx
           .updateTable("tokens")
           .set({
             use_count: sql`use_count + ${delta.count}`,
             last_used_at: sql`CASE WHEN last_used_at IS NULL OR last_used_at < ${delta.lastUsedAt} THEN ${delta.lastUsedAt} ELSE last_used_at END`,
           })
           .where("id", "=", delta.tokenId)
-          .execute();
+          .returning("user_id")
+          .executeTakeFirst();
+        if (row) owners.set(delta.tokenId, row.user_id);
       }
+      if (addresses && addresses.deltas.length > 0) await this.addAddresses(trx, addresses, owners);
     });
+  }
+
+  /**
+   * The per-address part of a usage flush. The token rows are locked already (above), so two instances
+   * flushing the same token take turns here and each sees what the other stored: a new address raises
+   * its event once.
+   */
+  private async addAddresses(trx: Trx, usage: AddressUsage, owners: Map<string, string>): Promise<void> {
+    const deltas = usage.deltas
+      .filter((d) => owners.has(d.tokenId))
+      .sort((a, b) => byId(a, b) || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+    if (deltas.length === 0) return;
+    const tokenIds = [...new Set(deltas.map((d) => d.tokenId))];
+    const stored = await trx
+      .selectFrom("token_addresses")
+      .select(["token_id", "ip"])
+      .where("token_id", "in", tokenIds)
+      .execute();
+    const known = new Map<string, { keys: Set<string>; ips: Set<string> }>();
+    const knownOf = (tokenId: string) => {
+      let entry = known.get(tokenId);
+      if (!entry) {
+        entry = { keys: new Set(), ips: new Set() };
+        known.set(tokenId, entry);
+      }
+      return entry;
+    };
+    for (const row of stored) {
+      const entry = knownOf(row.token_id);
+      entry.keys.add(addressKey(row.ip, usage.granularity));
+      entry.ips.add(row.ip);
+    }
+    for (const delta of deltas) {
+      const entry = knownOf(delta.tokenId);
+      const key = addressKey(delta.ip, usage.granularity);
+      const firstUse = entry.ips.size === 0;
+      await this.upsertAddress(trx, delta);
+      entry.ips.add(delta.ip);
+      if (entry.keys.has(key)) continue;
+      entry.keys.add(key);
+      const owner = owners.get(delta.tokenId)!;
+      await this.record(trx, {
+        at: delta.firstSeenAt,
+        action: "token.used.new-ip",
+        actorUserId: owner,
+        actorTokenId: delta.tokenId,
+        targetUserId: owner,
+        targetTokenId: delta.tokenId,
+        ip: delta.ip,
+        userAgent: null,
+        outcome: "success",
+        requestId: null,
+        details: {
+          ip: delta.ip,
+          tokenId: delta.tokenId,
+          granularity: usage.granularity,
+          ...(usage.granularity === "subnet" ? { network: key } : {}),
+          firstUse,
+        },
+      });
+    }
+    for (const [tokenId, entry] of known) {
+      if (entry.ips.size > usage.keepPerToken) await this.pruneAddresses(trx, tokenId, usage.keepPerToken);
+    }
+  }
+
+  /** Adds to an address's counts (never overwrites them: another instance may have added its own). */
+  private async upsertAddress(trx: Trx, delta: AddressDelta): Promise<void> {
+    await trx
+      .insertInto("token_addresses")
+      .values({
+        token_id: delta.tokenId,
+        ip: delta.ip,
+        first_seen_at: delta.firstSeenAt,
+        last_seen_at: delta.lastSeenAt,
+        use_count: delta.count,
+      })
+      .onConflict((oc) =>
+        oc.columns(["token_id", "ip"]).doUpdateSet({
+          use_count: sql`token_addresses.use_count + excluded.use_count`,
+          last_seen_at: sql`CASE WHEN excluded.last_seen_at > token_addresses.last_seen_at THEN excluded.last_seen_at ELSE token_addresses.last_seen_at END`,
+          first_seen_at: sql`CASE WHEN excluded.first_seen_at < token_addresses.first_seen_at THEN excluded.first_seen_at ELSE token_addresses.first_seen_at END`,
+        }),
+      )
+      .execute();
+  }
+
+  /** Keeps the `keep` most recently seen addresses of a token. */
+  private async pruneAddresses(trx: Trx, tokenId: string, keep: number): Promise<void> {
+    await trx
+      .deleteFrom("token_addresses")
+      .where("token_id", "=", tokenId)
+      .where("ip", "not in", (eb) =>
+        eb
+          .selectFrom("token_addresses")
+          .select("ip")
+          .where("token_id", "=", tokenId)
+          .orderBy("last_seen_at", "desc")
+          .orderBy("ip")
+          .limit(keep),
+      )
+      .execute();
+  }
+
+  async listTokenAddresses(tokenId: string): Promise<TokenAddress[]> {
+    const rows = await this.db
+      .selectFrom("token_addresses")
+      .selectAll()
+      .where("token_id", "=", tokenId)
+      .orderBy("last_seen_at", "desc")
+      .orderBy("ip")
+      .execute();
+    return rows.map((row) => ({
+      ip: row.ip,
+      firstSeenAt: Number(row.first_seen_at),
+      lastSeenAt: Number(row.last_seen_at),
+      useCount: Number(row.use_count),
+    }));
   }
 
   async countTokens(): Promise<number> {
@@ -436,16 +670,21 @@ export abstract class KyselyStore implements Store {
     return Number(row.n);
   }
 
-  async createSession(session: SessionRecord): Promise<void> {
-    await this.db
-      .insertInto("sessions")
-      .values({
-        id_hash: session.idHash,
-        user_id: session.userId,
-        created_at: session.createdAt,
-        expires_at: session.expiresAt,
-      })
-      .execute();
+  async createSession(session: SessionRecord, event?: AuditInput): Promise<void> {
+    const row = {
+      id_hash: session.idHash,
+      user_id: session.userId,
+      created_at: session.createdAt,
+      expires_at: session.expiresAt,
+    };
+    if (!event) {
+      await this.db.insertInto("sessions").values(row).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto("sessions").values(row).execute();
+      await this.record(trx, event);
+    });
   }
 
   async getSession(idHash: string): Promise<SessionRecord | null> {
@@ -463,8 +702,15 @@ export abstract class KyselyStore implements Store {
     };
   }
 
-  async deleteSession(idHash: string): Promise<void> {
-    await this.db.deleteFrom("sessions").where("id_hash", "=", idHash).execute();
+  async deleteSession(idHash: string, event?: AuditInput): Promise<void> {
+    if (!event) {
+      await this.db.deleteFrom("sessions").where("id_hash", "=", idHash).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("sessions").where("id_hash", "=", idHash).executeTakeFirst();
+      if (Number(result.numDeletedRows) > 0) await this.record(trx, event);
+    });
   }
 
   async deleteExpiredSessions(now: number): Promise<number> {
@@ -491,7 +737,7 @@ export abstract class KyselyStore implements Store {
           .onConflict((oc) => oc.column("name").doUpdateSet({ value: JSON.stringify(value) }))
           .execute();
       }
-      await trx.insertInto("audit_events").values(auditRow(event)).execute();
+      await this.record(trx, event);
       // Policy changes (e.g. password over Basic, legacy tokens) affect what cached verifications allow.
       changes.push({ type: "all" });
     });
@@ -499,11 +745,15 @@ export abstract class KyselyStore implements Store {
   }
 
   async appendAudit(event: AuditInput): Promise<void> {
-    await this.db.insertInto("audit_events").values(auditRow(event)).execute();
+    await this.db.transaction().execute((trx) => this.record(trx, event));
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditEvent[]> {
-    let q = this.db.selectFrom("audit_events").selectAll().orderBy("id", "desc").limit(query.limit);
+    let q = this.db
+      .selectFrom("audit_events")
+      .selectAll()
+      .orderBy("id", query.order === "asc" ? "asc" : "desc")
+      .limit(query.limit);
     if (query.userId) {
       const user = query.userId;
       q = q.where((eb) => eb.or([eb("actor_user_id", "=", user), eb("target_user_id", "=", user)]));
@@ -524,20 +774,201 @@ export abstract class KyselyStore implements Store {
     if (query.since !== undefined) q = q.where("at", ">=", query.since);
     if (query.until !== undefined) q = q.where("at", "<", query.until);
     if (query.before !== undefined) q = q.where("id", "<", query.before);
-    const rows = await q.execute();
+    if (query.after !== undefined) q = q.where("id", ">", query.after);
+    return (await q.execute()).map(toEvent);
+  }
+
+  async createWebhook(webhook: WebhookRecord, event: AuditInput): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      // The event first: a new webhook is not sent the news of its own creation.
+      await this.record(trx, event);
+      await trx
+        .insertInto("webhooks")
+        .values({
+          id: webhook.id,
+          url: webhook.url,
+          events: JSON.stringify(webhook.events),
+          secret: webhook.secret,
+          created_at: webhook.createdAt,
+          created_by: webhook.createdBy,
+        })
+        .execute();
+    });
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | null> {
+    const row = await this.db.selectFrom("webhooks").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? toWebhook(row) : null;
+  }
+
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    const rows = await this.db.selectFrom("webhooks").selectAll().orderBy("created_at").orderBy("id").execute();
+    return rows.map(toWebhook);
+  }
+
+  async deleteWebhook(id: string, event: AuditInput): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.deleteFrom("webhooks").where("id", "=", id).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await trx.deleteFrom("webhook_deliveries").where("webhook_id", "=", id).execute();
+      await this.record(trx, event);
+      return true;
+    });
+  }
+
+  async queueTestDelivery(webhookId: string, event: AuditInput): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const hook = await trx.selectFrom("webhooks").select("id").where("id", "=", webhookId).executeTakeFirst();
+      if (!hook) return false;
+      const eventId = await this.record(trx, event);
+      await trx.insertInto("webhook_deliveries").values(newDelivery(hook.id, eventId, event.at)).execute();
+      return true;
+    });
+  }
+
+  async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    let due = this.db
+      .selectFrom("webhook_deliveries")
+      .select("id")
+      .where("status", "=", "pending")
+      .where("next_attempt_at", "<=", now)
+      .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
+      .orderBy("next_attempt_at")
+      .orderBy("id")
+      .limit(limit);
+    // One statement, so the claim is atomic. Several instances poll one queue: on PostgreSQL each skips
+    // the rows another is claiming at that moment, and the lease keeps the others away while that one
+    // sends them (a sender that dies lets its lease run out, and the delivery is sent by another).
+    // SQLite has a single writer.
+    if (this.dialect === "postgres") due = due.forUpdate().skipLocked();
+    const claimed = await this.db
+      .updateTable("webhook_deliveries")
+      .set({ locked_until: now + leaseMs })
+      .where("id", "in", due)
+      .returning("id")
+      .execute();
+    const ids = claimed.map((row) => Number(row.id));
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("webhook_deliveries as d")
+      .innerJoin("webhooks as w", "w.id", "d.webhook_id")
+      .innerJoin("audit_events as e", "e.id", "d.event_id")
+      .selectAll("e")
+      .select([
+        "d.id as d_id",
+        "d.webhook_id as d_webhook_id",
+        "d.event_id as d_event_id",
+        "d.status as d_status",
+        "d.attempts as d_attempts",
+        "d.created_at as d_created_at",
+        "d.next_attempt_at as d_next_attempt_at",
+        "d.locked_until as d_locked_until",
+        "d.last_attempt_at as d_last_attempt_at",
+        "d.last_status as d_last_status",
+        "d.last_error as d_last_error",
+        "d.delivered_at as d_delivered_at",
+        "w.url as w_url",
+        "w.secret as w_secret",
+      ])
+      .where("d.id", "in", ids)
+      .orderBy("d.id")
+      .execute();
     return rows.map((row) => ({
-      id: Number(row.id),
-      at: Number(row.at),
-      action: row.action,
-      actorUserId: row.actor_user_id,
-      actorTokenId: row.actor_token_id,
-      targetUserId: row.target_user_id,
-      targetTokenId: row.target_token_id,
-      ip: row.ip,
-      userAgent: row.user_agent,
-      outcome: row.outcome as AuditEvent["outcome"],
-      requestId: row.request_id,
-      details: JSON.parse(row.details) as Record<string, unknown>,
+      delivery: toDelivery({
+        id: row.d_id,
+        webhook_id: row.d_webhook_id,
+        event_id: row.d_event_id,
+        status: row.d_status,
+        attempts: row.d_attempts,
+        created_at: row.d_created_at,
+        next_attempt_at: row.d_next_attempt_at,
+        locked_until: row.d_locked_until,
+        last_attempt_at: row.d_last_attempt_at,
+        last_status: row.d_last_status,
+        last_error: row.d_last_error,
+        delivered_at: row.d_delivered_at,
+        action: row.action,
+      }),
+      url: row.w_url,
+      secret: row.w_secret,
+      event: toEvent(row),
     }));
+  }
+
+  async finishDelivery(id: number, outcome: DeliveryOutcome): Promise<void> {
+    await this.db
+      .updateTable("webhook_deliveries")
+      .set({
+        status: outcome.status,
+        attempts: sql`attempts + 1`,
+        last_attempt_at: outcome.at,
+        last_status: outcome.lastStatus,
+        last_error: outcome.lastError === null ? null : outcome.lastError.slice(0, 500),
+        delivered_at: outcome.status === "delivered" ? outcome.at : null,
+        locked_until: null,
+        ...(outcome.nextAttemptAt === null ? {} : { next_attempt_at: outcome.nextAttemptAt }),
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async listDeliveries(webhookId: string, query: { before?: number; limit: number }): Promise<DeliveryRecord[]> {
+    let q = this.db
+      .selectFrom("webhook_deliveries as d")
+      .innerJoin("audit_events as e", "e.id", "d.event_id")
+      .selectAll("d")
+      .select("e.action as action")
+      .where("d.webhook_id", "=", webhookId)
+      .orderBy("d.id", "desc")
+      .limit(query.limit);
+    if (query.before !== undefined) q = q.where("d.id", "<", query.before);
+    return (await q.execute()).map(toDelivery);
+  }
+
+  async findExpiryNoticesDue(query: ExpiryNoticeQuery): Promise<TokenWithOwner[]> {
+    const rows = await this.db
+      .selectFrom("tokens")
+      .selectAll()
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", query.from)
+      .where("expires_at", "<=", query.to)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("token_expiry_notices as n")
+              .select("n.token_id")
+              .whereRef("n.token_id", "=", "tokens.id")
+              .where("n.threshold_days", "<=", query.thresholdDays),
+          ),
+        ),
+      )
+      .orderBy("expires_at")
+      .orderBy("id")
+      .limit(query.limit)
+      .execute();
+    if (rows.length === 0) return [];
+    const owners = await this.db
+      .selectFrom("users")
+      .selectAll()
+      .where("id", "in", [...new Set(rows.map((r) => r.user_id))])
+      .execute();
+    const ownerById = new Map(owners.map((row) => [row.id, toUser(row)]));
+    return rows.flatMap((row) => {
+      const owner = ownerById.get(row.user_id);
+      return owner ? [{ token: toToken(row), owner }] : [];
+    });
+  }
+
+  async recordExpiryNotice(tokenId: string, thresholdDays: number, event: AuditInput): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .insertInto("token_expiry_notices")
+        .values({ token_id: tokenId, threshold_days: thresholdDays, sent_at: event.at })
+        .onConflict((oc) => oc.columns(["token_id", "threshold_days"]).doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await this.record(trx, event);
+      return true;
+    });
   }
 }

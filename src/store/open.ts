@@ -3,10 +3,18 @@ import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 
+/** What opening a store needs: where it is, and (optional, else defaults) the PostgreSQL pool settings. */
+export type StoreConfig = Pick<Config, "databaseUrl" | "dataDir"> &
+  Partial<Pick<Config, "databasePoolSize" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs">>;
+
 /** The store the config selects — PostgreSQL when a database URL is set, else SQLite in the data dir — migrated. */
-export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Store> {
+export async function openStore(config: StoreConfig): Promise<Store> {
   const store = config.databaseUrl
-    ? await PostgresStore.open(config.databaseUrl)
+    ? await PostgresStore.open(config.databaseUrl, {
+        poolSize: config.databasePoolSize,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
+        statementTimeoutMs: config.databaseStatementTimeoutMs,
+      })
     : SqliteStore.open(sqliteFile(config));
   try {
     await store.migrate();

@@ -60,6 +60,47 @@ export interface AuditTable {
   details: string;
 }
 
+export interface TokenAddressesTable {
+  token_id: string;
+  ip: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  use_count: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  /** JSON list of event filters. */
+  events: string;
+  secret: string;
+  created_at: number;
+  created_by: string | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: string;
+  event_id: number;
+  /** "pending", "delivered" or "failed" (gave up). */
+  status: string;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  /** Claimed by a sender until this time; another instance may take it over afterwards. */
+  locked_until: number | null;
+  last_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+export interface TokenExpiryNoticesTable {
+  token_id: string;
+  threshold_days: number;
+  sent_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -67,4 +108,8 @@ export interface Database {
   settings: KeyValueTable;
   server_secrets: KeyValueTable;
   audit_events: AuditTable;
+  token_addresses: TokenAddressesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  token_expiry_notices: TokenExpiryNoticesTable;
 }

@@ -9,7 +9,16 @@ import { startPostgres, type TestPostgres } from "../../test/support/postgres.js
 import { DEFAULT_SETTINGS } from "../core/settings.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
-import type { AuditInput, Invalidation, Store, TokenRecord, UsageDelta, UserRecord } from "./store.js";
+import type {
+  AddressDelta,
+  AuditInput,
+  Invalidation,
+  Store,
+  TokenRecord,
+  UsageDelta,
+  UserRecord,
+  WebhookRecord,
+} from "./store.js";
 
 /** A fresh, empty database for one test, on which several store instances can be opened. */
 interface TestDatabase {
@@ -24,6 +33,7 @@ interface TestDatabase {
 // Fixed times (milliseconds), so that nothing depends on the clock.
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 function user(id: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {
@@ -511,6 +521,269 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
       });
     });
 
+    describe("audit notifications", () => {
+      const webhook = (id: string, events: string[], createdAt = T0): WebhookRecord => ({
+        id,
+        url: `http://127.0.0.1:9/${id}`,
+        events,
+        secret: `whsec_${id}`,
+        createdAt,
+        createdBy: "admin",
+      });
+      const uses = (tokenId: string, ip: string, count: number, at: number): AddressDelta => ({
+        tokenId,
+        ip,
+        count,
+        firstSeenAt: at,
+        lastSeenAt: at,
+      });
+      const flush = (target: Store, deltas: AddressDelta[], granularity: "address" | "subnet" = "address") =>
+        target.addUsage(
+          deltas.map((d) => ({ tokenId: d.tokenId, count: d.count, lastUsedAt: d.lastSeenAt })),
+          { deltas, granularity, keepPerToken: 3 },
+        );
+      const newIps = async (target: Store = store) =>
+        (await target.queryAudit({ action: "token.used.new-ip", order: "asc", limit: 100 })).map(
+          (e) => e.details.ip,
+        );
+
+      it("adds address counts from two instances and records each new address once", async () => {
+        await withUserAndToken();
+        const other = await database.open();
+        await flush(store, [uses("t1", "192.0.2.1", 2, T0 + 1)]);
+        await flush(other, [uses("t1", "192.0.2.1", 3, T0 + 5), uses("t1", "192.0.2.2", 1, T0 + 4)]);
+        await flush(store, [uses("t1", "192.0.2.1", 1, T0 + 3)]);
+        expect(await store.listTokenAddresses("t1")).toEqual([
+          { ip: "192.0.2.1", firstSeenAt: T0 + 1, lastSeenAt: T0 + 5, useCount: 6 },
+          { ip: "192.0.2.2", firstSeenAt: T0 + 4, lastSeenAt: T0 + 4, useCount: 1 },
+        ]);
+        expect(await newIps()).toEqual(["192.0.2.1", "192.0.2.2"]);
+        const [first] = await store.queryAudit({ action: "token.used.new-ip", order: "asc", limit: 1 });
+        expect(first).toMatchObject({
+          at: T0 + 1,
+          actorUserId: "alice",
+          actorTokenId: "t1",
+          targetTokenId: "t1",
+          ip: "192.0.2.1",
+          details: { ip: "192.0.2.1", tokenId: "t1", granularity: "address", firstUse: true },
+        });
+        expect((await store.getToken("t1"))?.useCount).toBe(7);
+      });
+
+      it("judges new addresses by /24 or /64 at subnet granularity", async () => {
+        await withUserAndToken();
+        await flush(store, [uses("t1", "192.0.2.1", 1, T0), uses("t1", "2001:db8:0:1::1", 1, T0)], "subnet");
+        await flush(
+          store,
+          [uses("t1", "192.0.2.77", 1, T0 + 1), uses("t1", "2001:db8:0:1::ff", 1, T0 + 1)],
+          "subnet",
+        );
+        await flush(store, [uses("t1", "192.0.3.1", 1, T0 + 2)], "subnet");
+        expect(await newIps()).toEqual(["192.0.2.1", "2001:db8:0:1::1", "192.0.3.1"]);
+        const events = await store.queryAudit({ action: "token.used.new-ip", order: "asc", limit: 10 });
+        expect(events.map((e) => e.details.network)).toEqual([
+          "192.0.2.0/24",
+          "2001:db8:0:1::/64",
+          "192.0.3.0/24",
+        ]);
+      });
+
+      it("keeps the most recently seen addresses of a token, ignores unknown tokens, forgets on user deletion", async () => {
+        await withUserAndToken();
+        for (let i = 1; i <= 5; i++) await flush(store, [uses("t1", `198.51.100.${i}`, 1, T0 + i)]);
+        expect((await store.listTokenAddresses("t1")).map((a) => a.ip)).toEqual([
+          "198.51.100.5",
+          "198.51.100.4",
+          "198.51.100.3",
+        ]);
+        await flush(store, [uses("missing", "198.51.100.9", 1, T0)]);
+        expect(await store.listTokenAddresses("missing")).toEqual([]);
+        expect(await newIps()).toHaveLength(5);
+        await store.deleteUser("alice", audit("user.delete"));
+        expect(await store.listTokenAddresses("t1")).toEqual([]);
+      });
+
+      it("queues a delivery with the event, for each webhook whose filters match", async () => {
+        await store.createWebhook(webhook("w-all", ["*"]), audit("webhook.created"));
+        await store.createWebhook(webhook("w-tokens", ["token.*"], T0 + 1), audit("webhook.created"));
+        await store.createWebhook(webhook("w-revoked", ["token.revoked"], T0 + 2), audit("webhook.created"));
+        expect((await store.listWebhooks()).map((w) => w.id)).toEqual(["w-all", "w-tokens", "w-revoked"]);
+        expect(await store.getWebhook("w-tokens")).toEqual(webhook("w-tokens", ["token.*"], T0 + 1));
+        // Webhooks created later are not sent earlier events (w-all saw the creation of the two others).
+        expect(await store.listDeliveries("w-all", { limit: 10 })).toHaveLength(2);
+        await store.createUser(user("alice"), audit("user.created"));
+        await store.createToken(token("t1", "alice"), audit("token.created"));
+        await store.revokeToken("t1", T0 + 1, audit("token.revoked"));
+        const actions = async (id: string) =>
+          (await store.listDeliveries(id, { limit: 10 })).map((d) => d.action);
+        expect(await actions("w-all")).toEqual([
+          "token.revoked",
+          "token.created",
+          "user.created",
+          "webhook.created",
+          "webhook.created",
+        ]);
+        expect(await actions("w-tokens")).toEqual(["token.revoked", "token.created"]);
+        expect(await actions("w-revoked")).toEqual(["token.revoked"]);
+        // No change, no event, no delivery.
+        await expect(store.createUser(user("ALICE"), audit("user.created"))).rejects.toThrow();
+        expect(await store.revokeToken("t1", T0 + 2, audit("token.revoked"))).toBe(false);
+        expect(await actions("w-revoked")).toEqual(["token.revoked"]);
+        expect(await actions("w-all")).toHaveLength(5);
+        const [delivery] = await store.listDeliveries("w-revoked", { limit: 1 });
+        expect(delivery).toMatchObject({
+          webhookId: "w-revoked",
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: T0,
+        });
+      });
+
+      it("sends a test delivery to its one webhook, and deletes a webhook with its deliveries", async () => {
+        await store.createWebhook(webhook("w1", ["*"]), audit("webhook.created"));
+        await store.createWebhook(webhook("w2", ["*"]), audit("webhook.created"));
+        expect(await store.queueTestDelivery("w1", audit("webhook.tested"))).toBe(true);
+        expect(await store.queueTestDelivery("missing", audit("webhook.tested"))).toBe(false);
+        // w1 takes every event (the creation of w2 too); the test went to w1 only.
+        expect((await store.listDeliveries("w1", { limit: 10 })).map((d) => d.action)).toEqual([
+          "webhook.tested",
+          "webhook.created",
+        ]);
+        expect((await store.listDeliveries("w2", { limit: 10 })).map((d) => d.action)).toEqual([]);
+        expect(await store.deleteWebhook("w1", audit("webhook.deleted"))).toBe(true);
+        expect(await store.deleteWebhook("w1", audit("webhook.deleted"))).toBe(false);
+        expect(await store.getWebhook("w1")).toBeNull();
+        expect(await store.listDeliveries("w1", { limit: 10 })).toEqual([]);
+        expect((await store.listDeliveries("w2", { limit: 10 })).map((d) => d.action)).toEqual([
+          "webhook.deleted",
+        ]);
+        expect(await store.queryAudit({ action: "webhook.*", limit: 10 })).toHaveLength(4);
+      });
+
+      it("claims due deliveries under a lease, records attempts, retries and finishes", async () => {
+        await store.createWebhook(webhook("w1", ["token.*"]), audit("webhook.created"));
+        await store.appendAudit(audit("token.revoked", { at: T0, details: { n: 1 } }));
+        await store.appendAudit(audit("token.revoked", { at: T0 + 10, details: { n: 2 } }));
+        expect(await store.claimDeliveries(T0 - 1, 10, 1000)).toEqual([]);
+        const [claimed, ...rest] = await store.claimDeliveries(T0 + 5, 10, 1000);
+        expect(rest).toEqual([]);
+        expect(claimed).toMatchObject({
+          url: "http://127.0.0.1:9/w1",
+          secret: "whsec_w1",
+          event: { action: "token.revoked", details: { n: 1 } },
+          delivery: { webhookId: "w1", action: "token.revoked", attempts: 0 },
+        });
+        // Leased: not claimed again until the lease ends.
+        expect((await store.claimDeliveries(T0 + 10, 10, 60_000)).map((c) => c.event.details.n)).toEqual([2]);
+        expect(await store.claimDeliveries(T0 + 11, 10, 1000)).toEqual([]);
+        const id = claimed!.delivery.id;
+        await store.finishDelivery(id, {
+          at: T0 + 6,
+          status: "pending",
+          nextAttemptAt: T0 + 2000,
+          lastStatus: 500,
+          lastError: "HTTP 500",
+        });
+        expect(await store.claimDeliveries(T0 + 1999, 10, 1000)).toEqual([]);
+        const [retry] = await store.claimDeliveries(T0 + 2000, 10, 1000);
+        expect(retry?.delivery).toMatchObject({ id, attempts: 1, lastStatus: 500, lastError: "HTTP 500" });
+        await store.finishDelivery(id, {
+          at: T0 + 2001,
+          status: "delivered",
+          nextAttemptAt: null,
+          lastStatus: 204,
+          lastError: null,
+        });
+        const log = await store.listDeliveries("w1", { limit: 10 });
+        expect(log.map((d) => [d.status, d.attempts, d.deliveredAt])).toEqual([
+          ["pending", 0, null],
+          ["delivered", 2, T0 + 2001],
+        ]);
+        expect(await store.listDeliveries("w1", { limit: 10, before: log[0]!.id })).toHaveLength(1);
+        // A delivered one is never claimed again, even after its lease would have ended.
+        expect((await store.claimDeliveries(T0 + 99_999, 10, 1000)).map((c) => c.delivery.id)).not.toContain(
+          id,
+        );
+      });
+
+      it("hands each due delivery to one of several claiming instances", async () => {
+        await store.createWebhook(webhook("w1", ["*"]), audit("webhook.created"));
+        for (let i = 0; i < 60; i++) await store.appendAudit(audit("token.revoked", { details: { i } }));
+        const instances = [store, await database.open(), await database.open()];
+        const claims = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => instances[i % 3]!.claimDeliveries(T0, 7, 60_000)),
+        );
+        const ids = claims.flat().map((c) => c.delivery.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toHaveLength(60);
+      });
+
+      it("records an expiry notice once, and finds only tokens without one at that threshold or below", async () => {
+        await store.createUser(user("alice"), audit("user.created"));
+        await store.createToken(token("soon", "alice", { expiresAt: T0 + 2 * DAY }), audit("token.created"));
+        await store.createToken(
+          token("later", "alice", { expiresAt: T0 + 10 * DAY }),
+          audit("token.created"),
+        );
+        await store.createToken(token("gone", "alice", { expiresAt: T0 + DAY }), audit("token.created"));
+        await store.createToken(token("never", "alice"), audit("token.created"));
+        await store.revokeToken("gone", T0, audit("token.revoked"));
+        const due = async (thresholdDays: number, target: Store = store) =>
+          (
+            await target.findExpiryNoticesDue({
+              thresholdDays,
+              from: T0,
+              to: T0 + thresholdDays * DAY,
+              limit: 10,
+            })
+          ).map((t) => [t.token.id, t.owner.id]);
+        expect(await due(7)).toEqual([["soon", "alice"]]);
+        expect(await due(14)).toEqual([
+          ["soon", "alice"],
+          ["later", "alice"],
+        ]);
+        // Concurrent recording from several instances: see the PostgreSQL tests.
+        const other = await database.open();
+        expect(await store.recordExpiryNotice("soon", 7, audit("token.expiring"))).toBe(true);
+        expect(await other.recordExpiryNotice("soon", 7, audit("token.expiring"))).toBe(false);
+        expect(await store.queryAudit({ action: "token.expiring", limit: 10 })).toHaveLength(1);
+        expect(await due(7)).toEqual([]);
+        // A notice at 7 days covers 14 too; 1 day is still to come.
+        expect(await due(14, other)).toEqual([["later", "alice"]]);
+        expect(
+          await store.findExpiryNoticesDue({ thresholdDays: 1, from: T0, to: T0 + 2 * DAY, limit: 10 }),
+        ).toHaveLength(1);
+        await store.deleteUser("alice", audit("user.deleted"));
+        expect(await due(14)).toEqual([]);
+      });
+
+      it("pages the audit log oldest first with `after`", async () => {
+        for (let i = 1; i <= 5; i++) await store.appendAudit(audit(`e.${i}`));
+        const first = await store.queryAudit({ order: "asc", limit: 2 });
+        const second = await store.queryAudit({ order: "asc", limit: 2, after: first.at(-1)!.id });
+        const third = await store.queryAudit({ order: "asc", limit: 2, after: second.at(-1)!.id });
+        expect([...first, ...second, ...third].map((e) => e.action)).toEqual([
+          "e.1",
+          "e.2",
+          "e.3",
+          "e.4",
+          "e.5",
+        ]);
+      });
+
+      it("writes a sign-in or sign-out event with its session, and none for a session already gone", async () => {
+        await store.createUser(user("alice"), audit("user.created"));
+        const session = { idHash: "s1", userId: "alice", createdAt: T0, expiresAt: T0 + HOUR };
+        await store.createSession(session, audit("login.succeeded"));
+        await expect(store.createSession(session, audit("login.succeeded"))).rejects.toThrow();
+        await store.deleteSession("s1", audit("logout"));
+        await store.deleteSession("s1", audit("logout"));
+        expect(await store.getSession("s1")).toBeNull();
+        expect(await store.queryAudit({ action: "login.succeeded", limit: 10 })).toHaveLength(1);
+        expect(await store.queryAudit({ action: "logout", limit: 10 })).toHaveLength(1);
+      });
+    });
+
     describe("invalidations", () => {
       it("announces changes to local listeners after commit, until unsubscribed", async () => {
         await withUserAndToken();
@@ -674,6 +947,33 @@ describe("PostgreSQL", () => {
       }
       await Promise.all(flushes);
       expect(await usageOf(a)).toEqual(expectedUsage(rounds));
+    });
+
+    it("records concurrent expiry notices and new addresses once across instances", async () => {
+      const instances = [await database.open(), await database.open(), await database.open()];
+      const [a] = instances;
+      await a!.createUser(user("alice"), audit("user.create"));
+      await a!.createToken(token("t1", "alice", { expiresAt: T0 + DAY }), audit("token.create"));
+      const notices = await Promise.all(
+        instances.flatMap((s) => [1, 2].map(() => s.recordExpiryNotice("t1", 1, audit("token.expiring")))),
+      );
+      expect(notices.filter(Boolean)).toHaveLength(1);
+      // The same new address flushed by three instances at once: one event, all counts.
+      await Promise.all(
+        instances.map((s, i) =>
+          s.addUsage([{ tokenId: "t1", count: i + 1, lastUsedAt: T0 + i }], {
+            deltas: [
+              { tokenId: "t1", ip: "203.0.113.9", count: i + 1, firstSeenAt: T0 + i, lastSeenAt: T0 + i },
+            ],
+            granularity: "address",
+            keepPerToken: 20,
+          }),
+        ),
+      );
+      expect(await a!.queryAudit({ action: "token.used.new-ip", limit: 10 })).toHaveLength(1);
+      expect(await a!.listTokenAddresses("t1")).toEqual([
+        { ip: "203.0.113.9", firstSeenAt: T0, lastSeenAt: T0 + 2, useCount: 6 },
+      ]);
     });
 
     it("reports invalidations unreliable while the listener is cut off, then recovers", async () => {

@@ -1,3 +1,4 @@
+import type { AddressGranularity } from "../core/address-key.js";
 import type { Role, Scope, UserKind } from "../core/permissions.js";
 import type { Settings } from "../core/settings.js";
 import type { TokenFormat } from "../core/token-format.js";
@@ -81,6 +82,10 @@ export interface AuditQuery {
   until?: number;
   /** Return events with an id below this (newest first). */
   before?: number;
+  /** Return events with an id above this (use with `order: "asc"` to page oldest first). */
+  after?: number;
+  /** Newest first (default) or oldest first. */
+  order?: "asc" | "desc";
   limit: number;
 }
 
@@ -96,6 +101,86 @@ export interface UsageDelta {
   tokenId: string;
   count: number;
   lastUsedAt: number;
+}
+
+/** Uses of one token from one client address since the last flush. */
+export interface AddressDelta {
+  tokenId: string;
+  /** Canonical text (core/address-key). */
+  ip: string;
+  count: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+/** The per-address part of a usage flush, and how to judge which addresses are new. */
+export interface AddressUsage {
+  deltas: readonly AddressDelta[];
+  granularity: AddressGranularity;
+  /** Addresses kept per token: the most recently seen. */
+  keepPerToken: number;
+}
+
+/** A client address a token was used from. */
+export interface TokenAddress {
+  ip: string;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  useCount: number;
+}
+
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** Event filters: an action (`token.revoked`), a prefix (`token.*`) or `*`. */
+  events: string[];
+  /** The HMAC key of its signatures. Shown once at creation; never in a list, a log or an event. */
+  secret: string;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+export interface DeliveryRecord {
+  id: number;
+  webhookId: string;
+  eventId: number;
+  action: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastAttemptAt: number | null;
+  /** HTTP status of the last attempt; null when it got no answer. */
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+/** A delivery claimed for sending, with what sending it needs. */
+export interface ClaimedDelivery {
+  delivery: DeliveryRecord;
+  url: string;
+  secret: string;
+  event: AuditEvent;
+}
+
+/** The result of one attempt: delivered, to be retried at `nextAttemptAt`, or given up. */
+export interface DeliveryOutcome {
+  at: number;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/** Live tokens expiring in (from, to] that have had no notice at `thresholdDays` or a smaller one. */
+export interface ExpiryNoticeQuery {
+  thresholdDays: number;
+  from: number;
+  to: number;
+  limit: number;
 }
 
 export type UserPatch = Partial<
@@ -158,20 +243,57 @@ export interface Store {
     graceUntil: number | null,
     event: AuditInput,
   ): Promise<boolean>;
-  /** Adds usage counts (additive, so several instances never overwrite each other). */
-  addUsage(deltas: readonly UsageDelta[]): Promise<void>;
+  /**
+   * Adds usage counts (additive, so several instances never overwrite each other), and, in the same
+   * transaction, the client addresses: an address (or network, by granularity) not among the token's
+   * stored ones is recorded as a `token.used.new-ip` event. Addresses beyond `keepPerToken` are pruned,
+   * oldest first.
+   */
+  addUsage(deltas: readonly UsageDelta[], addresses?: AddressUsage): Promise<void>;
+  /** The stored client addresses of a token, most recently seen first. */
+  listTokenAddresses(tokenId: string): Promise<TokenAddress[]>;
   countTokens(): Promise<number>;
 
-  createSession(session: SessionRecord): Promise<void>;
+  /** With an event (a sign-in), both are written in one transaction. */
+  createSession(session: SessionRecord, event?: AuditInput): Promise<void>;
   getSession(idHash: string): Promise<SessionRecord | null>;
-  deleteSession(idHash: string): Promise<void>;
+  /** With an event (a sign-out), both are written in one transaction. */
+  deleteSession(idHash: string, event?: AuditInput): Promise<void>;
   deleteExpiredSessions(now: number): Promise<number>;
 
   getSettings(): Promise<Settings>;
   updateSettings(patch: Partial<Settings>, event: AuditInput): Promise<Settings>;
 
+  /**
+   * Records an event that goes with no change (a failed sign-in, a refused request). Like every event,
+   * it queues a delivery to each webhook whose filters match it, in the same transaction.
+   */
   appendAudit(event: AuditInput): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+
+  createWebhook(webhook: WebhookRecord, event: AuditInput): Promise<void>;
+  getWebhook(id: string): Promise<WebhookRecord | null>;
+  listWebhooks(): Promise<WebhookRecord[]>;
+  /** Deletes a webhook with its delivery log and queue. */
+  deleteWebhook(id: string, event: AuditInput): Promise<boolean>;
+  /** Records `event` and queues it for this one webhook only (a test delivery); false when it does not exist. */
+  queueTestDelivery(webhookId: string, event: AuditInput): Promise<boolean>;
+  /**
+   * Claims up to `limit` deliveries due at `now` for `leaseMs`: no other instance takes them meanwhile
+   * (on PostgreSQL `FOR UPDATE SKIP LOCKED`); a claim not finished in time is taken over.
+   */
+  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  finishDelivery(id: number, outcome: DeliveryOutcome): Promise<void>;
+  /** A webhook's deliveries, newest first. */
+  listDeliveries(webhookId: string, query: { before?: number; limit: number }): Promise<DeliveryRecord[]>;
+
+  /** Tokens (with owners) due for an expiry notice at a threshold; see ExpiryNoticeQuery. */
+  findExpiryNoticesDue(query: ExpiryNoticeQuery): Promise<TokenWithOwner[]>;
+  /**
+   * Records that a token's notice at `thresholdDays` (0 = expired) was sent, with its event, once: false
+   * (and no event) when it was already recorded, here or by another instance.
+   */
+  recordExpiryNotice(tokenId: string, thresholdDays: number, event: AuditInput): Promise<boolean>;
 
   /** Subscribes to invalidations made by this or any other process sharing the database. */
   onInvalidate(listener: (change: Invalidation) => void): () => void;

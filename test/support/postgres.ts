@@ -15,6 +15,13 @@ export interface TestPostgres {
   /** Creates an empty database (replacing a leftover one) and returns its URL. */
   createDatabase(name: string): Promise<string>;
   dropDatabase(name: string): Promise<void>;
+  /** False for an external server (STEWARD_TEST_DATABASE_URL): it cannot be halted or resumed. */
+  readonly restartable: boolean;
+  /** Shuts PostgreSQL down (fast: open connections are terminated), keeping its data and port. */
+  halt(): Promise<void>;
+  /** Starts a halted PostgreSQL again, same data, same port. */
+  resume(): Promise<void>;
+  /** Stops PostgreSQL for good and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -38,6 +45,9 @@ export async function startPostgres(): Promise<TestPostgres> {
       url: external,
       createDatabase: (name) => createDatabase(external, name),
       dropDatabase: (name) => dropDatabase(external, name),
+      restartable: false,
+      halt: notRestartable,
+      resume: notRestartable,
       stop: noop,
     };
   }
@@ -45,6 +55,10 @@ export async function startPostgres(): Promise<TestPostgres> {
 }
 
 async function noop(): Promise<void> {}
+
+async function notRestartable(): Promise<void> {
+  throw new Error(`An external server (${EXTERNAL_URL_VARIABLE}) cannot be halted or resumed by tests.`);
+}
 
 async function startEmbedded(): Promise<TestPostgres> {
   const asRoot = userInfo().uid === 0;
@@ -73,7 +87,8 @@ async function startEmbeddedOnce(asRoot: boolean): Promise<TestPostgres> {
     user: "postgres",
     password,
     authMethod: "scram-sha-256",
-    persistent: false,
+    // Kept on stop(), so that halt() and resume() restart the same cluster; stop() below removes it.
+    persistent: true,
     // Only when root; as another user it would try (and fail) to run groupadd.
     createPostgresUser: asRoot,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
@@ -105,10 +120,28 @@ async function startEmbeddedOnce(asRoot: boolean): Promise<TestPostgres> {
     });
   }
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  let halted = false;
   return {
     url,
     createDatabase: (name) => createDatabase(url, name),
     dropDatabase: (name) => dropDatabase(url, name),
+    restartable: true,
+    async halt() {
+      // SIGINT = PostgreSQL's fast shutdown: clients get "terminating connection due to administrator command".
+      await server.stop();
+      halted = true;
+    },
+    async resume() {
+      if (!halted) return;
+      try {
+        await withTimeout(server.start(), START_TIMEOUT_MS);
+      } catch (error) {
+        throw new Error(`Embedded PostgreSQL did not restart.\n${log.join("").slice(-4000)}`, {
+          cause: error,
+        });
+      }
+      halted = false;
+    },
     async stop() {
       await server.stop();
       await rm(folder, { recursive: true, force: true });

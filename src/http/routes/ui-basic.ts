@@ -26,9 +26,15 @@ export async function pageContext(
   services: Services,
 ): Promise<PageContext> {
   const session = await ensureSession(request, reply, services);
+  // The first admin keeps a warning on every page until the printed initial password is changed.
+  const user =
+    request.principal.authenticatedBy === "session"
+      ? await services.deps.store.getUser(request.principal.userId)
+      : null;
   return {
     principal: request.principal,
     crumb: computeCrumb(services.crumbSecret, request.principal.userId, session.id),
+    mustChangePassword: user?.mustChangePassword ?? false,
   };
 }
 

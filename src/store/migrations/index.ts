@@ -98,10 +98,84 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Audit notifications (issue 5): the client addresses each token was used from, webhooks and their
+ * queued deliveries, and the expiry notices already sent.
+ */
+function auditNotifications(dialect: Dialect): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      // Bounded per token (the most recent addresses); counts are added, never overwritten, so several
+      // instances flushing the same token add up.
+      await db.schema
+        .createTable("token_addresses")
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("ip", "text", (c) => c.notNull())
+        .addColumn("first_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("use_count", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("token_addresses_pk", ["token_id", "ip"])
+        .execute();
+
+      await db.schema
+        .createTable("webhooks")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("events", "text", (c) => c.notNull())
+        // The signing key must be usable, so it is kept as is (never shown again, never logged).
+        .addColumn("secret", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("created_by", "text")
+        .execute();
+
+      await db.schema
+        .createTable("webhook_deliveries")
+        .addColumn("id", dialect === "postgres" ? "bigserial" : "integer", (c) =>
+          dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn("webhook_id", "text", (c) => c.notNull())
+        .addColumn("event_id", "bigint", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull())
+        .addColumn("locked_until", "bigint")
+        .addColumn("last_attempt_at", "bigint")
+        .addColumn("last_status", "integer")
+        .addColumn("last_error", "text")
+        .addColumn("delivered_at", "bigint")
+        .execute();
+      await db.schema
+        .createIndex("webhook_deliveries_due")
+        .on("webhook_deliveries")
+        .columns(["status", "next_attempt_at"])
+        .execute();
+      await db.schema
+        .createIndex("webhook_deliveries_webhook")
+        .on("webhook_deliveries")
+        .columns(["webhook_id", "id"])
+        .execute();
+
+      // One row per token and threshold (0 = "expired"): the key makes each notice once, across instances.
+      await db.schema
+        .createTable("token_expiry_notices")
+        .addColumn("token_id", "text", (c) => c.notNull())
+        .addColumn("threshold_days", "integer", (c) => c.notNull())
+        .addColumn("sent_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("token_expiry_notices_pk", ["token_id", "threshold_days"])
+        .execute();
+      await db.schema.createIndex("tokens_expires_at").on("tokens").column("expires_at").execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { "0001_initial": initial(dialect) };
+      return {
+        "0001_initial": initial(dialect),
+        "0002_audit_notifications": auditNotifications(dialect),
+      };
     },
   };
 }

@@ -54,7 +54,10 @@ export class PostgresStore extends KyselyStore {
 
   /** Connects and starts listening; throws an Error with a readable message (and `cause`) if it cannot. */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
-    const settings = { ...DEFAULTS, ...options };
+    const settings = { ...DEFAULTS };
+    for (const [key, value] of Object.entries(options) as [keyof PostgresOptions, number | undefined][]) {
+      if (value !== undefined) settings[key] = value;
+    }
     const where = describeUrl(url);
     const base: pg.ClientConfig = {
       connectionString: url,
@@ -66,10 +69,18 @@ export class PostgresStore extends KyselyStore {
       max: settings.poolSize,
       statement_timeout: settings.statementTimeoutMs,
       application_name: APPLICATION_NAME,
+      keepAlive: true,
     });
     // An idle pooled connection that dies (server restart, admin kill) is only reported here; the pool
     // replaces it on next use. Unhandled, the event would crash the process.
     pool.on("error", () => undefined);
+    // While a connection is checked out the pool does not listen for its errors, and pg emits 'error'
+    // when the socket closes even after failing the query in flight (a restart kills every connection):
+    // without this listener that would crash the process. The failed query reports the problem; the
+    // broken connection is dropped by the pool when released.
+    pool.on("connect", (client) => {
+      client.on("error", () => undefined);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const store = new PostgresStore(db, {
       ...base,
@@ -102,6 +113,26 @@ export class PostgresStore extends KyselyStore {
     }
   }
 
+  /**
+   * Runs a change like every adapter, but retries it (up to 3 attempts) when PostgreSQL aborted it as a
+   * deadlock victim or for a serialization failure: two instances touching the same rows at once (a user
+   * deleted while another instance flushes its tokens' usage) is normal here, and PostgreSQL's advice is
+   * to retry. A change's work is database statements only, so running it again is safe.
+   */
+  protected override async change<T>(
+    work: (trx: Transaction<Database>, changes: Invalidation[]) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.change(work);
+      } catch (error) {
+        const state = sqlState(error);
+        if (attempt >= 3 || (state !== "40P01" && state !== "40001")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+      }
+    }
+  }
+
   /** One NOTIFY per change, all in one statement; delivered to listeners only if the transaction commits. */
   protected async publish(trx: Transaction<Database>, changes: readonly Invalidation[]): Promise<void> {
     const payloads = changes.map((change) => JSON.stringify(change));
@@ -125,7 +156,7 @@ function describeUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch (error) {
-    throw new Error("The PostgreSQL URL is not valid; expected postgres://user:password@host:5432/db.", {
+    throw new Error("The PostgreSQL URL is not valid (expected postgres://user:password@host:5432/db)", {
       cause: error,
     });
   }
@@ -145,17 +176,18 @@ function sqlState(error: unknown): string | undefined {
 
 /** Turns a start-up failure into a message an operator can act on; the original stays as `cause`. */
 function connectionError(error: unknown, where: string): Error {
+  // Phrased to read well with the driver's own message appended (as the CLI does with `cause`).
   const reasons: Record<string, string> = {
-    ECONNREFUSED: "connection refused: is the server running and listening on that host and port?",
-    ENOTFOUND: "host not found: check the host name in the URL.",
-    EAI_AGAIN: "host name lookup failed: check the host name and DNS.",
-    ETIMEDOUT: "timed out: check the host, port and firewall.",
-    "28P01": "wrong password for that user.",
-    "28000": "the server refused this user or connection (check pg_hba.conf and whether TLS is required).",
-    "3D000": "that database does not exist: create it first.",
-    "42501": "permission denied: the user needs CONNECT on the database.",
-    "53300": "the server has too many connections.",
-    "57P03": "the server is starting up or shutting down.",
+    ECONNREFUSED: "connection refused (is the server running and listening on that host and port?)",
+    ENOTFOUND: "host not found (check the host name in the URL)",
+    EAI_AGAIN: "host name lookup failed (check the host name and DNS)",
+    ETIMEDOUT: "timed out (check the host, port and firewall)",
+    "28P01": "wrong password for that user",
+    "28000": "the server refused this user or connection (check pg_hba.conf and whether TLS is required)",
+    "3D000": "that database does not exist (create it first)",
+    "42501": "permission denied (the user needs CONNECT on the database)",
+    "53300": "the server has too many connections",
+    "57P03": "the server is starting up or shutting down",
   };
   const code = sqlState(error);
   const message = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from "fastify";
+import { ADDRESSES_PER_TOKEN } from "../../auth/usage-recorder.js";
+import type { Services } from "../../service/services.js";
+import type { TokenAddress } from "../../store/store.js";
+import { ID_PARAMS, type IdParams } from "../api-schemas.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Stored addresses plus the uses this instance counted since its last flush (other instances' unflushed
+ * uses show after their flush), most recent first, bounded like the store.
+ */
+function withPending(stored: readonly TokenAddress[], pending: readonly TokenAddress[]): TokenAddress[] {
+  const merged = new Map(stored.map((a) => [a.ip, { ...a }]));
+  for (const use of pending) {
+    const seen = merged.get(use.ip);
+    if (seen) {
+      seen.useCount += use.useCount;
+      seen.firstSeenAt = Math.min(seen.firstSeenAt, use.firstSeenAt);
+      seen.lastSeenAt = Math.max(seen.lastSeenAt, use.lastSeenAt);
+    } else {
+      merged.set(use.ip, { ...use });
+    }
+  }
+  return [...merged.values()]
+    .sort((a, b) => b.lastSeenAt - a.lastSeenAt || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
+    .slice(0, ADDRESSES_PER_TOKEN);
+}
+
+/** GET /api/v1/tokens/{id}/addresses: where a token was used from. */
+export function apiTokenAddressesRoutes(api: FastifyInstance, services: Services): void {
+  api.get<{ Params: IdParams }>(
+    "/api/v1/tokens/:id/addresses",
+    {
+      config: { access: { scope: "tokens:read" } },
+      schema: {
+        summary: "Client addresses of a token",
+        description:
+          `The ${ADDRESSES_PER_TOKEN} addresses it was used from most recently, most recent first, with ` +
+          "first and last use and a use count. Counted in memory and written in batches with the use " +
+          "counters. Owner, owner of the service account, or an administrator; anyone else gets 404.",
+        tags: ["tokens"],
+        operationId: "listTokenAddresses",
+        params: ID_PARAMS,
+        response: {
+          200: {
+            type: "object",
+            required: ["items"],
+            properties: {
+              items: {
+                type: "array",
+                items: {
+                  type: "object",
+                  required: ["ip", "firstSeenAt", "lastSeenAt", "useCount"],
+                  properties: {
+                    ip: { type: "string" },
+                    firstSeenAt: { type: "string", format: "date-time" },
+                    lastSeenAt: { type: "string", format: "date-time" },
+                    useCount: { type: "integer", minimum: 1 },
+                  },
+                  additionalProperties: false,
+                },
+              },
+            },
+            additionalProperties: false,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const token = await services.tokens.visibleToken(request.actor, request.params.id);
+      const stored = await services.deps.store.listTokenAddresses(token.id);
+      const pending = services.usage
+        .pendingAddressesFor(token.id)
+        .map((d) => ({ ip: d.ip, firstSeenAt: d.firstSeenAt, lastSeenAt: d.lastSeenAt, useCount: d.count }));
+      return {
+        items: withPending(stored, pending).map((a) => ({
+          ip: a.ip,
+          firstSeenAt: iso(a.firstSeenAt),
+          lastSeenAt: iso(a.lastSeenAt),
+          useCount: a.useCount,
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from "fastify";
+import { invalid } from "../../core/errors.js";
+import { parseIsoDate } from "../../core/expiry.js";
+import type { Services } from "../../service/services.js";
+import type { NewTokenRequest } from "../../service/tokens.js";
+import { tokenView } from "../../service/views.js";
+import { pageOfTokens } from "../api-paging.js";
+import {
+  NEW_TOKEN_BODY,
+  type NewTokenBody,
+  pageOf,
+  TOKEN_LIST_QUERY,
+  type TokenListQuery,
+} from "../api-schemas.js";
+
+/** The body of a token creation, as the token service takes it: one expiry, dates parsed. */
+export function newTokenRequest(body: NewTokenBody): NewTokenRequest {
+  if (body.expiresIn != null && body.expiresAt != null) {
+    throw invalid("Give expiresIn or expiresAt, not both.", { field: "expiresAt" });
+  }
+  let expiresAt: number | null = null;
+  if (body.expiresAt != null) {
+    expiresAt = parseIsoDate(body.expiresAt);
+    if (expiresAt === null)
+      throw invalid("expiresAt must be an ISO 8601 date-time, e.g. 2030-01-31T12:00:00Z.", {
+        field: "expiresAt",
+      });
+  }
+  return {
+    name: body.name,
+    expiresInSeconds: body.expiresIn ?? null,
+    expiresAt,
+    scopes: body.scopes,
+    allowedCidrs: body.allowedCidrs,
+    format: body.format,
+  };
+}
+
+/** GET /api/v1/tokens (my tokens, paged) and POST /api/v1/tokens (a new one for me). */
+export function apiTokensRoutes(api: FastifyInstance, services: Services): void {
+  api.get<{ Querystring: TokenListQuery }>(
+    "/api/v1/tokens",
+    {
+      config: { access: { scope: "tokens:read" } },
+      schema: {
+        summary: "List my tokens",
+        description: "The caller's tokens, oldest first. Never their values.",
+        tags: ["tokens"],
+        operationId: "listTokens",
+        querystring: TOKEN_LIST_QUERY,
+        response: { 200: pageOf("Token", "A page of my tokens.") },
+      },
+    },
+    async (request) => {
+      const { cursor, limit, includeRevoked } = request.query;
+      const tokens = await services.tokens.list(request.principal.userId, { includeRevoked });
+      const page = pageOfTokens(tokens, cursor, limit);
+      return { items: page.items.map((t) => tokenView(t, services.usage)), next: page.next };
+    },
+  );
+
+  api.post<{ Body: NewTokenBody }>(
+    "/api/v1/tokens",
+    {
+      config: { access: { scope: "tokens:write" } },
+      schema: {
+        summary: "Create a token for me",
+        description:
+          "The value is in this answer only. A scoped token can only create tokens with scopes it holds. " +
+          "Expiry: `expiresIn` or `expiresAt`, else the policy's default; never beyond its maximum.",
+        tags: ["tokens"],
+        operationId: "createToken",
+        body: NEW_TOKEN_BODY,
+        response: { 201: { $ref: "IssuedToken#" } },
+      },
+    },
+    async (request, reply) => {
+      const owner = await services.tokens.ownerFor(request.actor, request.principal.userId);
+      const issued = await services.tokens.create(request.actor, owner, newTokenRequest(request.body));
+      return reply
+        .code(201)
+        .header("Cache-Control", "no-store")
+        .send({ token: tokenView(issued.token, services.usage), value: issued.value });
+    },
+  );
+}

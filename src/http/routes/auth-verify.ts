@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { FailureLimiter } from "../../auth/rate-limiter.js";
+import { TokenAuthenticator, tokenAuthError } from "../../auth/token-credentials.js";
+import { invalid } from "../../core/errors.js";
+import { isScope, requireScope, SCOPES, type Scope } from "../../core/permissions.js";
+import type { Services } from "../../service/services.js";
+import { recordAuthFailure } from "../audit-denials.js";
+
+/** `?scope=a,b` or `?scope=a&scope=b`: every listed scope is required. A typo is a 400, never ignored. */
+function requiredScopes(query: unknown): Scope[] {
+  const raw = (query as Record<string, unknown> | undefined)?.scope;
+  if (raw === undefined) return [];
+  const values = (Array.isArray(raw) ? raw : [raw]).flatMap((value) => String(value).split(","));
+  const scopes: Scope[] = [];
+  for (const value of values.map((v) => v.trim()).filter((v) => v !== "")) {
+    if (!isScope(value)) {
+      throw invalid(`Unknown scope "${value.slice(0, 64)}" in ?scope=; scopes are ${SCOPES.join(", ")}.`, {
+        field: "scope",
+      });
+    }
+    if (!scopes.includes(value)) scopes.push(value);
+  }
+  return scopes;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * The request the proxy asks about: nginx sends `X-Original-Method`/`X-Original-URI` (when configured),
+ * Traefik and Caddy `X-Forwarded-Method`/`X-Forwarded-Uri`. Only for the log line, as a path: a query
+ * string can carry secrets.
+ */
+function originalRequest(request: FastifyRequest): string | undefined {
+  const method = header(request, "x-original-method") ?? header(request, "x-forwarded-method");
+  const uri = header(request, "x-original-uri") ?? header(request, "x-forwarded-uri");
+  if (method === undefined && uri === undefined) return undefined;
+  const path = (uri ?? "").split("?", 1)[0]!.slice(0, 512);
+  return `${(method ?? "?").slice(0, 16)} ${path}`.trim();
+}
+
+/**
+ * `/auth/verify`: forward auth for nginx `auth_request`, Traefik ForwardAuth and Caddy `forward_auth`
+ * (SPEC §4.2). Accepts an API token only — `Authorization: Bearer <token>` or `Basic user:token` — and
+ * answers 200 with `X-Steward-User`, `X-Steward-Token` (the token's id, never its value) and
+ * `X-Steward-Scopes`; 401 without a valid token; 403 when the token's allow-list refuses the client
+ * address or it lacks a scope required by `?scope=`. Any method: Traefik forwards the original one.
+ */
+export function authVerifyRoutes(app: FastifyInstance, services: Services): void {
+  const { config, clock } = services.deps;
+  const tokens = new TokenAuthenticator(
+    services.verifier,
+    new FailureLimiter(
+      { maxFailures: config.authFailuresPerIp, windowMs: config.authFailureWindowMs },
+      clock,
+    ),
+  );
+
+  // `public`: the app's own authentication (passwords, session cookies) does not apply here.
+  app.all("/auth/verify", { config: { public: true, crumbExempt: true } }, async (request, reply) => {
+    const original = originalRequest(request);
+    if (original !== undefined) request.log = request.log.child({ original });
+    reply.header("Cache-Control", "no-store");
+    const required = requiredScopes(request.query);
+    const result = await tokens.authenticate(request.headers.authorization, request.ip);
+    if (!result.ok) {
+      const error = tokenAuthError(result);
+      // A request without any credential is an ordinary anonymous visitor, not a failed authentication.
+      if (result.reason !== "missing") await recordAuthFailure(services, request, error);
+      throw error;
+    }
+    const { principal } = result;
+    request.principal = principal;
+    request.actor = { ...request.actor, principal };
+    for (const scope of required) requireScope(principal, scope);
+    // An unscoped token acts with its owner's full permissions: it carries every scope.
+    const scopes = principal.scopes ?? SCOPES;
+    reply
+      .header("X-Steward-User", principal.userId)
+      .header("X-Steward-Token", result.tokenId)
+      .header("X-Steward-Scopes", scopes.join(","));
+    return { user: principal.userId, tokenId: result.tokenId, scopes };
+  });
+}
