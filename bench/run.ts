@@ -59,7 +59,13 @@ const settings = {
   fillTokens: envInt("BENCH_FILL_TOKENS", QUICK ? 2_000 : 20_000),
   starts: envInt("BENCH_STARTS", QUICK ? 2 : 3),
   seed: `bench-${Date.now()}`,
+  /** BENCH_ONLY=bare-fastify,token-hit-big,…: only these scenarios (and phases: startup, creation, memory). */
+  only: (process.env.BENCH_ONLY ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== ""),
 };
+const wanted = (key: string) => settings.only.length === 0 || settings.only.includes(key);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const basic = (user: string, secret: string) =>
@@ -252,7 +258,7 @@ async function main(): Promise<void> {
     // Start-up, small and big store in turn: each start opens the database, checks migrations and listens.
     // The stores were just written, so they are in the page cache, as on a running host.
     const startups: { store: string; ms: number; cpuMs: number }[] = [];
-    for (let i = 0; i < settings.starts; i++) {
+    for (let i = 0; i < (wanted("startup") ? settings.starts : 0); i++) {
       for (const store of [small, big]) {
         const s = await startSteward(`steward-${store.label}-start`, root, store);
         startups.push({ store: store.label, ms: s.startupMs, cpuMs: s.startupCpuMs });
@@ -299,7 +305,7 @@ async function main(): Promise<void> {
     if (!setCookie) throw new Error(`login failed: ${login.status} ${login.body.slice(0, 200)}`);
     const sessionCookie = setCookie.split(";", 1)[0]!;
 
-    const scenarios: Scenario[] = [
+    const allScenarios: Scenario[] = [
       {
         key: "bare-http",
         label: "bare node:http",
@@ -377,6 +383,8 @@ async function main(): Promise<void> {
       },
     ];
 
+    const scenarios = allScenarios.filter((s) => wanted(s.key));
+
     // Each scenario answers correctly before anything is timed.
     for (const scenario of scenarios) {
       const spec = scenario.spec();
@@ -423,10 +431,12 @@ async function main(): Promise<void> {
 
     // Token creation: POST generateNewToken with a token (no crumb needed), one at a time and concurrently.
     const creation: Report["creation"] = [];
-    for (const [store, server] of [
-      [big, stewardBig],
-      [small, stewardSmall],
-    ] as const) {
+    for (const [store, server] of wanted("creation")
+      ? ([
+          [big, stewardBig],
+          [small, stewardSmall],
+        ] as const)
+      : []) {
       const owner = seeded(store, 1);
       const headers = { authorization: basic(owner.user, owner.value) };
       const seq = await sequential(
@@ -465,31 +475,33 @@ async function main(): Promise<void> {
 
     // Memory with the default cache filled: restart the big instance, then a cache-miss load over more
     // distinct tokens than the cache holds.
-    await stewardBig.stop();
-    stewardBig = await startSteward(`steward-${big.label}-default-cache`, root, big, {
-      STEWARD_TOKEN_CACHE_SIZE: String(settings.defaultCacheSize),
-    });
-    servers.push(stewardBig);
-    // Each of these distinct tokens is sent once: the cache ends up holding min(fill, cache size) entries.
-    const fill = spreadTokens(big, settings.fillTokens);
-    await load({
-      url: stewardBig.url,
-      path: WHOAMI,
-      connections: settings.connections,
-      durationS: 0,
-      amount: fill.length,
-      rotatingHeaders: fill,
-      verify: anyAuthenticated,
-    });
-    const filled = await metrics(stewardBig);
-    const probe = await stewardBig.probe();
-    memory.fullDefaultCache = {
-      cacheSize: settings.defaultCacheSize,
-      cacheEntries: filled.entries,
-      rssBytes: stewardBig.rssBytes(),
-      peakRssBytes: stewardBig.peakRssBytes(),
-      heapUsedBytes: probe.heapUsedBytes,
-    };
+    if (wanted("memory")) {
+      await stewardBig.stop();
+      stewardBig = await startSteward(`steward-${big.label}-default-cache`, root, big, {
+        STEWARD_TOKEN_CACHE_SIZE: String(settings.defaultCacheSize),
+      });
+      servers.push(stewardBig);
+      // Each of these distinct tokens is sent once: the cache ends up holding min(fill, cache size) entries.
+      const fill = spreadTokens(big, settings.fillTokens);
+      await load({
+        url: stewardBig.url,
+        path: WHOAMI,
+        connections: settings.connections,
+        durationS: 0,
+        amount: fill.length,
+        rotatingHeaders: fill,
+        verify: anyAuthenticated,
+      });
+      const filled = await metrics(stewardBig);
+      const probe = await stewardBig.probe();
+      memory.fullDefaultCache = {
+        cacheSize: settings.defaultCacheSize,
+        cacheEntries: filled.entries,
+        rssBytes: stewardBig.rssBytes(),
+        peakRssBytes: stewardBig.peakRssBytes(),
+        heapUsedBytes: probe.heapUsedBytes,
+      };
+    }
 
     const report: Report = {
       startedAt: started.toISOString(),

@@ -42,7 +42,11 @@ interface RawAnswer {
 }
 
 /** Writes `bytes` on a fresh connection and collects everything until the server closes it. */
-function exchange(port: number, bytes: Buffer, options: { timeoutMs?: number; closeAfterWrite?: boolean } = {}) {
+function exchange(
+  port: number,
+  bytes: Buffer,
+  options: { timeoutMs?: number; closeAfterWrite?: boolean } = {},
+) {
   return new Promise<RawAnswer>((resolve) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -95,11 +99,13 @@ function parseResponse(bytes: Buffer): WireResponse {
       const name = line.slice(0, colon).trim().toLowerCase();
       const value = line.slice(colon + 1).trim();
       const previous = headers[name];
-      headers[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+      headers[name] =
+        previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
     }
     let body = bytes.subarray(end + 4);
     if (String(headers["transfer-encoding"] ?? "").includes("chunked")) body = dechunk(body);
-    else if (headers["content-length"] !== undefined) body = body.subarray(0, Number(headers["content-length"]));
+    else if (headers["content-length"] !== undefined)
+      body = body.subarray(0, Number(headers["content-length"]));
     return { status, headers, body: body.toString("utf8") };
   }
 }
@@ -145,7 +151,8 @@ function tcpSender(server: ServerProcess): Send {
 // ——— Raw malformed HTTP ——————————————————————————————————————————————————————————————————————
 
 const CRLF = "\r\n";
-const ok = (path = "/whoAmI/api/json") => `GET ${path} HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`;
+const ok = (path = "/whoAmI/api/json") =>
+  `GET ${path} HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`;
 
 /** A malformed exchange: the bytes, and whether to hang up right after writing them. */
 interface RawCase {
@@ -155,56 +162,72 @@ interface RawCase {
 }
 
 const rawCase = fc.oneof(
-  fc.uint8Array({ minLength: 1, maxLength: 2048 }).map((b) => ({ name: "random bytes", bytes: Buffer.from(b) })),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 2048 })
+    .map((b) => ({ name: "random bytes", bytes: Buffer.from(b) })),
   fc
     .tuple(fc.uint8Array({ maxLength: 200 }), fc.constantFrom("GET", "POST", "PUT", "BREW", "G\u0000T", ""))
     .map(([b, method]) => ({
       name: "garbage request line",
-      bytes: Buffer.concat([Buffer.from(`${method} `), Buffer.from(b), Buffer.from(` HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`)]),
+      bytes: Buffer.concat([
+        Buffer.from(`${method} `),
+        Buffer.from(b),
+        Buffer.from(` HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`),
+      ]),
     })),
-  fc.constantFrom(
-    "HTTP/9.9",
-    "HTTP/2.0",
-    "HTTP/1.2",
-    "HTTP/0.9",
-    "HTTP/1",
-    "HTTPS/1.1",
-    "http/1.1",
-    "HTTP/1.1 extra",
-  ).map((version) => ({ name: "bad version", bytes: Buffer.from(`GET / ${version}${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`) })),
-  fc.constantFrom(
-    `GET /${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}${CRLF}`,
-    `GET /whoAmI/api/json HTTP/1.1\nHost: x\nConnection: close\n\n`,
-    `GET http://evil.example/whoAmI/api/json HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`,
-    `OPTIONS * HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`,
-    `CONNECT evil.example:443 HTTP/1.1${CRLF}Host: evil.example:443${CRLF}${CRLF}`,
-    `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: x${CRLF}Connection: Upgrade${CRLF}Upgrade: websocket${CRLF}${CRLF}`,
-    `GET /\u0000 HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: x${CRLF}Bad Header: y${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: x${CRLF}NoColon${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: x${CRLF} folded: continuation${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: x${CRLF}X: a\u0000b${CRLF}${CRLF}`,
-    `GET / HTTP/1.1${CRLF}Host: a${CRLF}Host: b${CRLF}Connection: close${CRLF}${CRLF}`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: -1${CRLF}${CRLF}`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 1e3${CRLF}${CRLF}`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 3${CRLF}Content-Length: 4${CRLF}${CRLF}abcd`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 3${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: gzip${CRLF}${CRLF}abc`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: chunked${CRLF}Connection: close${CRLF}${CRLF}zz${CRLF}abc${CRLF}0${CRLF}${CRLF}`,
-    `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: chunked${CRLF}Connection: close${CRLF}${CRLF}ffffffffffffffff${CRLF}a${CRLF}`,
-    `POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Expect: 100-continue${CRLF}Content-Length: 2${CRLF}Connection: close${CRLF}${CRLF}{}`,
-    `POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Expect: 42-fish${CRLF}Content-Length: 2${CRLF}Connection: close${CRLF}${CRLF}{}`,
-    `${ok()}GARBAGE${CRLF}${CRLF}`,
-    `GET /whoAmI/api/json HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}${ok("/me/api/json")}`,
-  ).map((text) => ({ name: "malformed message", bytes: Buffer.from(text, "latin1") })),
   fc
-    .integer({ min: 20_000, max: 200_000 })
-    .map((n) => ({ name: "oversize header", bytes: Buffer.from(`GET / HTTP/1.1${CRLF}Host: x${CRLF}X-Big: ${"a".repeat(n)}${CRLF}${CRLF}`) })),
+    .constantFrom(
+      "HTTP/9.9",
+      "HTTP/2.0",
+      "HTTP/1.2",
+      "HTTP/0.9",
+      "HTTP/1",
+      "HTTPS/1.1",
+      "http/1.1",
+      "HTTP/1.1 extra",
+    )
+    .map((version) => ({
+      name: "bad version",
+      bytes: Buffer.from(`GET / ${version}${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`),
+    })),
+  fc
+    .constantFrom(
+      `GET /${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}${CRLF}`,
+      `GET /whoAmI/api/json HTTP/1.1\nHost: x\nConnection: close\n\n`,
+      `GET http://evil.example/whoAmI/api/json HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`,
+      `OPTIONS * HTTP/1.1${CRLF}Host: x${CRLF}Connection: close${CRLF}${CRLF}`,
+      `CONNECT evil.example:443 HTTP/1.1${CRLF}Host: evil.example:443${CRLF}${CRLF}`,
+      `PRI * HTTP/2.0${CRLF}${CRLF}SM${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF}Connection: Upgrade${CRLF}Upgrade: websocket${CRLF}${CRLF}`,
+      `GET /\u0000 HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF}Bad Header: y${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF}NoColon${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF} folded: continuation${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF}X: a\u0000b${CRLF}${CRLF}`,
+      `GET / HTTP/1.1${CRLF}Host: a${CRLF}Host: b${CRLF}Connection: close${CRLF}${CRLF}`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: -1${CRLF}${CRLF}`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 1e3${CRLF}${CRLF}`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 3${CRLF}Content-Length: 4${CRLF}${CRLF}abcd`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 3${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: gzip${CRLF}${CRLF}abc`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: chunked${CRLF}Connection: close${CRLF}${CRLF}zz${CRLF}abc${CRLF}0${CRLF}${CRLF}`,
+      `POST /j_spring_security_check HTTP/1.1${CRLF}Host: x${CRLF}Transfer-Encoding: chunked${CRLF}Connection: close${CRLF}${CRLF}ffffffffffffffff${CRLF}a${CRLF}`,
+      `POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Expect: 100-continue${CRLF}Content-Length: 2${CRLF}Connection: close${CRLF}${CRLF}{}`,
+      `POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Expect: 42-fish${CRLF}Content-Length: 2${CRLF}Connection: close${CRLF}${CRLF}{}`,
+      `${ok()}GARBAGE${CRLF}${CRLF}`,
+      `GET /whoAmI/api/json HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}${ok("/me/api/json")}`,
+    )
+    .map((text) => ({ name: "malformed message", bytes: Buffer.from(text, "latin1") })),
+  fc.integer({ min: 20_000, max: 200_000 }).map((n) => ({
+    name: "oversize header",
+    bytes: Buffer.from(`GET / HTTP/1.1${CRLF}Host: x${CRLF}X-Big: ${"a".repeat(n)}${CRLF}${CRLF}`),
+  })),
   fc.integer({ min: 200, max: 3000 }).map((n) => ({
     name: "many headers",
-    bytes: Buffer.from(`GET / HTTP/1.1${CRLF}Host: x${CRLF}${Array.from({ length: n }, (_, i) => `X-${i}: ${i}`).join(CRLF)}${CRLF}${CRLF}`),
+    bytes: Buffer.from(
+      `GET / HTTP/1.1${CRLF}Host: x${CRLF}${Array.from({ length: n }, (_, i) => `X-${i}: ${i}`).join(CRLF)}${CRLF}${CRLF}`,
+    ),
   })),
   fc.integer({ min: 10_000, max: 100_000 }).map((n) => ({
     name: "oversize URL",
@@ -220,7 +243,9 @@ const rawCase = fc.oneof(
   })),
   fc.integer({ min: 1, max: 5000 }).map((n) => ({
     name: "body cut short, then hang-up",
-    bytes: Buffer.from(`POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: ${n + 100}${CRLF}${CRLF}${"{".repeat(n)}`),
+    bytes: Buffer.from(
+      `POST /api/v1/tokens HTTP/1.1${CRLF}Host: x${CRLF}Content-Type: application/json${CRLF}Content-Length: ${n + 100}${CRLF}${CRLF}${"{".repeat(n)}`,
+    ),
     hangUp: true,
   })),
   fc.integer({ min: 1, max: 60 }).map((n) => ({
@@ -245,12 +270,19 @@ async function rawFuzz(server: ServerProcess, runs: number, seed: number): Promi
       while (next < cases.length) {
         const item = cases[next++]!;
         // A message the server waits on forever (it is incomplete) ends when we give up: 2 s is plenty.
-        const answer = await exchange(server.port, item.bytes, { timeoutMs: 2000, closeAfterWrite: item.hangUp });
+        const answer = await exchange(server.port, item.bytes, {
+          timeoutMs: 2000,
+          closeAfterWrite: item.hangUp,
+        });
         stats.connections++;
         const key = answer.status ?? (answer.timedOut ? "timeout" : "closed");
         stats.byStatus.set(key, (stats.byStatus.get(key) ?? 0) + 1);
         if (answer.status !== null && answer.status >= 500) {
-          stats.serverErrors.push({ name: item.name, status: answer.status, sent: item.bytes.subarray(0, 200).toString("latin1") });
+          stats.serverErrors.push({
+            name: item.name,
+            status: answer.status,
+            sent: item.bytes.subarray(0, 200).toString("latin1"),
+          });
         }
       }
     }),
@@ -300,6 +332,8 @@ async function main(): Promise<number> {
       adminPassword: ADMIN_PASSWORD,
       concurrency: CONCURRENCY,
       refreshEvery: 500,
+      // Enough addresses that the per-address limit (30 failures per 5 minutes) does not end the run early.
+      addresses: Math.max(16, Math.ceil(RUNS / 40)),
       onProgress: (s) => {
         if (s.requests - printed >= 5000 || s.requests === RUNS) {
           printed = s.requests;
@@ -331,9 +365,15 @@ async function main(): Promise<number> {
         `server still running: ${alive ? "yes" : "NO"}; answers a valid token request: ${serves}; "unhandled error"/"database unavailable" log lines: ${unhandled}`,
       ].join("\n"),
     );
-    for (const failure of [...stats.failures, ...raw.serverErrors].slice(0, 20)) console.log("FAILURE", JSON.stringify(failure));
+    for (const failure of [...stats.failures, ...raw.serverErrors].slice(0, 20))
+      console.log("FAILURE", JSON.stringify(failure));
     failed =
-      stats.serverErrors > 0 || stats.noAnswer > 0 || raw.serverErrors.length > 0 || !alive || serves !== "yes" || unhandled > 0;
+      stats.serverErrors > 0 ||
+      stats.noAnswer > 0 ||
+      raw.serverErrors.length > 0 ||
+      !alive ||
+      serves !== "yes" ||
+      unhandled > 0;
   } catch (error) {
     console.error("the fuzz run could not complete:", error);
     console.error(server.output().slice(-4000));

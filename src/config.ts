@@ -43,7 +43,7 @@ export const CONFIG_DEFAULTS: Readonly<Config> = Object.freeze({
   databaseUrl: null,
   databasePoolSize: 10,
   databaseConnectTimeoutMs: 5_000,
-  databaseStatementTimeoutMs: 30_000,
+  databaseStatementTimeoutMs: 10_000,
   adminPassword: null,
   baseUrl: null,
   trustProxy: [],
@@ -78,6 +78,7 @@ export const ENV_NAMES: Record<string, keyof Config> = {
   STEWARD_PASSWORD_HASH_COST: "passwordHashCost",
   STEWARD_AUTH_FAILURES_PER_IP: "authFailuresPerIp",
   STEWARD_AUTH_FAILURES_PER_USER: "authFailuresPerUser",
+  STEWARD_AUTH_FAILURE_WINDOW_MS: "authFailureWindowMs",
   STEWARD_BODY_LIMIT: "bodyLimit",
 };
 
@@ -160,7 +161,7 @@ export function loadConfig(
     passwordHashCost: integer("STEWARD_PASSWORD_HASH_COST", raw.passwordHashCost, 10, 20),
     authFailuresPerIp: integer("STEWARD_AUTH_FAILURES_PER_IP", raw.authFailuresPerIp, 1, 1_000_000),
     authFailuresPerUser: integer("STEWARD_AUTH_FAILURES_PER_USER", raw.authFailuresPerUser, 1, 1_000_000),
-    authFailureWindowMs: integer("authFailureWindowMs", raw.authFailureWindowMs, 1000, 24 * 3600 * 1000),
+    authFailureWindowMs: integer("STEWARD_AUTH_FAILURE_WINDOW_MS", raw.authFailureWindowMs, 1000, 24 * 3600 * 1000),
     bodyLimit: integer("STEWARD_BODY_LIMIT", raw.bodyLimit, 1024, 100 * 1024 * 1024),
   };
   return Object.freeze(config);

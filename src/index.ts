@@ -41,6 +41,7 @@ export {
   parseToken,
   type TokenFormat,
 } from "./core/token-format.js";
+export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./core/webhook-signature.js";
 export { type RunningServer, type ServerOptions, startServer } from "./server.js";
 export type { Actor } from "./service/context.js";
 export type { Services } from "./service/services.js";

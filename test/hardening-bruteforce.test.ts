@@ -94,7 +94,12 @@ describe("per client address", () => {
 
   it("limits forward auth (/auth/verify) the same way, and a valid token still passes there", async () => {
     const verify = (authorization: string) =>
-      t.app.inject({ method: "GET", url: "/auth/verify", headers: { authorization }, remoteAddress: ATTACKER });
+      t.app.inject({
+        method: "GET",
+        url: "/auth/verify",
+        headers: { authorization },
+        remoteAddress: ATTACKER,
+      });
     for (let i = 0; i < PER_IP; i++) expect((await verify(`Bearer ${GUESSED_TOKEN}`)).statusCode).toBe(401);
     expectLimited(await verify(`Bearer ${GUESSED_TOKEN}`));
     expect((await verify(`Bearer ${aliceToken}`)).statusCode).toBe(200);
@@ -125,7 +130,9 @@ describe("an attacker hammering alice's password", () => {
   it("from many addresses hits the per-user limit: her password is refused everywhere, her token is not", async () => {
     // A distributed attack: a fresh address for every try, so only the per-user counter grows.
     for (let i = 0; i < PER_USER; i++) {
-      expect((await get("/api/v1/me", basic("alice", `guess-${i}`), `203.0.113.${i + 1}`)).statusCode).toBe(401);
+      expect((await get("/api/v1/me", basic("alice", `guess-${i}`), `203.0.113.${i + 1}`)).statusCode).toBe(
+        401,
+      );
     }
     expectLimited(await get("/api/v1/me", basic("alice", "guess"), "203.0.113.200"));
     // The per-user limit now applies to her password from her own address too (by design)…

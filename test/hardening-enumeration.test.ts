@@ -45,7 +45,11 @@ beforeAll(async () => {
   services = await buildServices({ store, config, clock: new ManualClock(), random: systemRandom });
   app = await createApp(services, { logger: false });
   await app.ready();
-  await services.users.create(SYSTEM_ACTOR, { id: "alice", password: "correct horse battery", roles: ["user"] });
+  await services.users.create(SYSTEM_ACTOR, {
+    id: "alice",
+    password: "correct horse battery",
+    roles: ["user"],
+  });
   const owner = await services.users.get("alice");
   await services.tokens.create(SYSTEM_ACTOR, owner, { name: "ci" });
 });
@@ -114,7 +118,9 @@ function compare(a: readonly number[], b: readonly number[]): Comparison {
 /** "Within noise": medians within 1.5× and no strong ordering. A skipped hash gives ~0.01 and ~1.0. */
 function expectIndistinguishable(label: string, c: Comparison): void {
   console.log(`${label}: median ratio ${c.medianRatio.toFixed(3)}, P(faster) ${c.pFaster.toFixed(3)}`);
-  expect({ label, ratioOk: c.medianRatio > 1 / 1.5 && c.medianRatio < 1.5, c }).toMatchObject({ ratioOk: true });
+  expect({ label, ratioOk: c.medianRatio > 1 / 1.5 && c.medianRatio < 1.5, c }).toMatchObject({
+    ratioOk: true,
+  });
   expect({ label, orderOk: c.pFaster > 0.2 && c.pFaster < 0.8, c }).toMatchObject({ orderOk: true });
 }
 
@@ -155,10 +161,18 @@ describe("no user enumeration", () => {
       },
       ROUNDS,
     );
-    const report = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Number(median(v).toFixed(2))]));
+    const report = Object.fromEntries(
+      Object.entries(times).map(([k, v]) => [k, Number(median(v).toFixed(2))]),
+    );
     console.log("median ms:", JSON.stringify(report));
-    expectIndistinguishable("unknown user vs wrong password", compare(times.unknownUser!, times.wrongPassword!));
-    expectIndistinguishable("wrong token vs wrong password", compare(times.wrongToken!, times.wrongPassword!));
+    expectIndistinguishable(
+      "unknown user vs wrong password",
+      compare(times.unknownUser!, times.wrongPassword!),
+    );
+    expectIndistinguishable(
+      "wrong token vs wrong password",
+      compare(times.wrongToken!, times.wrongPassword!),
+    );
     expectIndistinguishable("wrong token vs unknown user", compare(times.wrongToken!, times.unknownUser!));
     // The test has the power to see a missing hash: the control is far faster, every time.
     const control = compare(times.noHash!, times.unknownUser!);
@@ -169,9 +183,15 @@ describe("no user enumeration", () => {
   it("takes the same time for each in the login form", async () => {
     const rounds = Math.ceil(ROUNDS / 2);
     const times = await measure(
-      { unknownUser: loginProbe("mallory", "some password"), wrongPassword: loginProbe("alice", "some password") },
+      {
+        unknownUser: loginProbe("mallory", "some password"),
+        wrongPassword: loginProbe("alice", "some password"),
+      },
       rounds,
     );
-    expectIndistinguishable("login: unknown user vs wrong password", compare(times.unknownUser!, times.wrongPassword!));
+    expectIndistinguishable(
+      "login: unknown user vs wrong password",
+      compare(times.unknownUser!, times.wrongPassword!),
+    );
   }, 120_000);
 });

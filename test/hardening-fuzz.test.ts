@@ -24,7 +24,7 @@ const ADMIN_PASSWORD = "admin-fuzz-password";
 /** Headers Node keeps only once (the first wins); the others are joined as Node joins them. */
 const SINGLE = new Set(["authorization", "content-type", "content-length", "user-agent", "referer", "host"]);
 
-export function injectSender(t: TestApp): Send {
+function injectSender(t: TestApp): Send {
   return async (request) => {
     const headers: Record<string, string> = {};
     for (const [rawName, value] of request.headers) {
@@ -104,7 +104,8 @@ describe("HTTP fuzz (in memory)", () => {
     // Every registered route was reached, and the fuzz got past authentication as well as being refused.
     const untouched = routes.filter((r) => !stats.byRoute.has(r.path)).map((r) => r.path);
     expect(untouched).toEqual([]);
-    for (const status of [200, 400, 401, 403, 404, 413, 415]) expect(stats.byStatus.get(status) ?? 0).toBeGreaterThan(0);
+    for (const status of [200, 400, 401, 403, 404, 413, 415])
+      expect(stats.byStatus.get(status) ?? 0).toBeGreaterThan(0);
     await assertStillServes(session, send);
   }, 240_000);
 });

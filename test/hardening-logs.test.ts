@@ -35,7 +35,10 @@ function secret(label: string, value: string): string {
 
 function basic(user: string, password: string): string {
   // The header itself is a secret too (it is the credentials, Base64-encoded).
-  return secret(`Authorization for ${user}`, `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`);
+  return secret(
+    `Authorization for ${user}`,
+    `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+  );
 }
 
 interface Answer {
@@ -44,7 +47,12 @@ interface Answer {
   headers: Headers;
 }
 
-async function call(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
   const response = await fetch(`${server.url}${path}`, { method, headers, body, redirect: "manual" });
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
@@ -95,7 +103,11 @@ beforeAll(async () => {
   secret("fixed token", FIXED_TOKEN);
   secret("fixed token secret", FIXED_TOKEN.slice(2));
   secret("crumb secret", server.services.crumbSecret);
-  await server.services.users.create(SYSTEM_ACTOR, { id: "alice", password: ALICE_PASSWORD, roles: ["user"] });
+  await server.services.users.create(SYSTEM_ACTOR, {
+    id: "alice",
+    password: ALICE_PASSWORD,
+    roles: ["user"],
+  });
 });
 
 afterAll(async () => {
@@ -106,10 +118,17 @@ afterAll(async () => {
 async function scenario(): Promise<void> {
   // Failed sign-ins: a wrong password in the form and over Basic, a token typed into the form.
   await call("POST", "/j_spring_security_check", FORM, `j_username=alice&j_password=${WRONG_PASSWORD}`);
-  expect((await call("GET", "/me/api/json", { authorization: basic("alice", WRONG_PASSWORD) })).status).toBe(401);
-  expect((await call("GET", "/me/api/json", { authorization: basic("nobody", WRONG_PASSWORD) })).status).toBe(401);
+  expect((await call("GET", "/me/api/json", { authorization: basic("alice", WRONG_PASSWORD) })).status).toBe(
+    401,
+  );
+  expect((await call("GET", "/me/api/json", { authorization: basic("nobody", WRONG_PASSWORD) })).status).toBe(
+    401,
+  );
   // A malformed header that still carries a password.
-  const malformed = secret("malformed header", `Basic ${Buffer.from(`alice${ALICE_PASSWORD}`).toString("base64")}`);
+  const malformed = secret(
+    "malformed header",
+    `Basic ${Buffer.from(`alice${ALICE_PASSWORD}`).toString("base64")}`,
+  );
   expect((await call("GET", "/me/api/json", { authorization: malformed })).status).toBe(401);
 
   // Sign in through the form, with a session planted before.
@@ -123,20 +142,31 @@ async function scenario(): Promise<void> {
   expect(signedIn.status).toBe(302);
   const cookie = sessionOf(signedIn);
   const crumb = crumbOf(await call("GET", "/crumbIssuer/api/json", { cookie }));
-  const xpath = await call("GET", `/crumbIssuer/api/xml?xpath=${encodeURIComponent('concat(//crumbRequestField,":",//crumb)')}`, { cookie });
+  const xpath = await call(
+    "GET",
+    `/crumbIssuer/api/xml?xpath=${encodeURIComponent('concat(//crumbRequestField,":",//crumb)')}`,
+    { cookie },
+  );
   expect(xpath.body).toBe(`Jenkins-Crumb:${crumb}`);
 
   // Generate with the session and its crumb; with the password over Basic and a crumb.
-  const t1 = tokenOf(await call("POST", `${METHODS}/generateNewToken`, { ...FORM, cookie, "jenkins-crumb": crumb }, "newTokenName=ci"));
+  const t1 = tokenOf(
+    await call(
+      "POST",
+      `${METHODS}/generateNewToken`,
+      { ...FORM, cookie, "jenkins-crumb": crumb },
+      "newTokenName=ci",
+    ),
+  );
   const passwordAuth = basic("alice", ALICE_PASSWORD);
   const basicCrumbAnswer = await call("GET", "/crumbIssuer/api/json", { authorization: passwordAuth });
   const basicSession = sessionOf(basicCrumbAnswer);
   const t2 = tokenOf(
-    await call(
-      "POST",
-      `${METHODS}/generateNewToken?newTokenName=deploy`,
-      { authorization: passwordAuth, cookie: basicSession, "jenkins-crumb": crumbOf(basicCrumbAnswer) },
-    ),
+    await call("POST", `${METHODS}/generateNewToken?newTokenName=deploy`, {
+      authorization: passwordAuth,
+      cookie: basicSession,
+      "jenkins-crumb": crumbOf(basicCrumbAnswer),
+    }),
   );
 
   // Use the token over Basic, the way node-jenkins does: user:token inside the Referer too.
@@ -146,11 +176,16 @@ async function scenario(): Promise<void> {
     expect((await call("GET", path, { authorization: tokenAuth, referer })).status).toBe(200);
   }
   // Secrets in query strings: only the path is logged.
-  await call("GET", `/no/such/page?token=${t1.value}&password=${ALICE_PASSWORD}`, { authorization: tokenAuth });
+  await call("GET", `/no/such/page?token=${t1.value}&password=${ALICE_PASSWORD}`, {
+    authorization: tokenAuth,
+  });
   await call("GET", `/whoAmI/api/json?crumb=${crumb}`, { cookie });
   // Forward auth, with the proxied request's URL carrying a token.
   const bearer = secret("bearer", `Bearer ${t1.value}`);
-  await call("GET", "/auth/verify", { authorization: bearer, "x-original-uri": `/app?access_token=${t1.value}` });
+  await call("GET", "/auth/verify", {
+    authorization: bearer,
+    "x-original-uri": `/app?access_token=${t1.value}`,
+  });
 
   // addFixedToken with the value in the query string, as Jenkins allows.
   const fixed = await call(
@@ -159,27 +194,59 @@ async function scenario(): Promise<void> {
     { authorization: tokenAuth },
   );
   expect(fixed.status).toBe(200);
-  expect((await call("GET", "/me/api/json", { authorization: basic("alice", FIXED_TOKEN) })).status).toBe(200);
+  expect((await call("GET", "/me/api/json", { authorization: basic("alice", FIXED_TOKEN) })).status).toBe(
+    200,
+  );
 
   // REST API: create, rotate, report a leak.
-  const created = await call("POST", "/api/v1/tokens", { authorization: tokenAuth, "content-type": "application/json" }, JSON.stringify({ name: "rest" }));
+  const created = await call(
+    "POST",
+    "/api/v1/tokens",
+    { authorization: tokenAuth, "content-type": "application/json" },
+    JSON.stringify({ name: "rest" }),
+  );
   expect(created.status).toBe(201);
   const t3 = JSON.parse(created.body) as { token: { id: string }; value: string };
   secret("token", t3.value);
-  const rotated = await call("POST", `/api/v1/tokens/${t3.token.id}/rotate`, { authorization: tokenAuth, "content-type": "application/json" }, "{}");
+  const rotated = await call(
+    "POST",
+    `/api/v1/tokens/${t3.token.id}/rotate`,
+    { authorization: tokenAuth, "content-type": "application/json" },
+    "{}",
+  );
   expect(rotated.status).toBe(200);
   const t4 = secret("token", (JSON.parse(rotated.body) as { value: string }).value);
-  expect((await call("POST", "/api/v1/tokens/report-leak", { "content-type": "application/json" }, JSON.stringify({ tokens: [t4] }))).status).toBe(202);
+  expect(
+    (
+      await call(
+        "POST",
+        "/api/v1/tokens/report-leak",
+        { "content-type": "application/json" },
+        JSON.stringify({ tokens: [t4] }),
+      )
+    ).status,
+  ).toBe(202);
 
   // Rename, revoke, and use the revoked token.
-  await call("POST", `${METHODS}/rename`, { authorization: tokenAuth, ...FORM }, `tokenUuid=${t2.id}&newName=renamed`);
-  expect((await call("POST", `${METHODS}/revoke`, { authorization: tokenAuth, ...FORM }, `tokenUuid=${t2.id}`)).status).toBe(200);
+  await call(
+    "POST",
+    `${METHODS}/rename`,
+    { authorization: tokenAuth, ...FORM },
+    `tokenUuid=${t2.id}&newName=renamed`,
+  );
+  expect(
+    (await call("POST", `${METHODS}/revoke`, { authorization: tokenAuth, ...FORM }, `tokenUuid=${t2.id}`))
+      .status,
+  ).toBe(200);
   expect((await call("GET", "/me/api/json", { authorization: basic("alice", t2.value) })).status).toBe(401);
   // A POST without a crumb (refused), then enough failures to be rate-limited.
   expect((await call("POST", `${METHODS}/revokeAll`, { cookie })).status).toBe(403);
-  for (let i = 0; i < 14; i++) await call("GET", "/me/api/json", { authorization: basic("alice", `${WRONG_PASSWORD}${i}`) });
+  for (let i = 0; i < 14; i++)
+    await call("GET", "/me/api/json", { authorization: basic("alice", `${WRONG_PASSWORD}${i}`) });
   for (let i = 0; i < 14; i++) secret("a mistyped password", `${WRONG_PASSWORD}${i}`);
-  expect((await call("GET", "/me/api/json", { authorization: basic("alice", WRONG_PASSWORD) })).status).toBe(429);
+  expect((await call("GET", "/me/api/json", { authorization: basic("alice", WRONG_PASSWORD) })).status).toBe(
+    429,
+  );
 
   // Sign out.
   expect((await call("GET", "/logout", { cookie })).status).toBe(302);
@@ -209,7 +276,9 @@ describe("no secret in logs", () => {
   it("the database holds hashes of tokens and sessions, never a plain token, password, crumb or session id", () => {
     const db = new BetterSqlite3(sqliteFile({ dataDir }), { readonly: true });
     try {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[];
       let dump = "";
       for (const { name } of tables) {
         if (name === "server_secrets") continue; // the crumb key lives here, by design

@@ -8,8 +8,8 @@
  * ones refused) and restored, against a real Steward process.
  */
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
-import { Readable, Writable } from "node:stream";
 import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -42,7 +42,10 @@ function outageErrors(): Array<[string, () => Error]> {
   return [
     ["connection refused", withCode("connect ECONNREFUSED 127.0.0.1:5432", "ECONNREFUSED")],
     ["connection reset", withCode("read ECONNRESET", "ECONNRESET")],
-    ["server shutting down (57P01)", withCode("terminating connection due to administrator command", "57P01")],
+    [
+      "server shutting down (57P01)",
+      withCode("terminating connection due to administrator command", "57P01"),
+    ],
     ["connection failure (08006)", withCode("connection failure", "08006")],
     ["too many connections (53300)", withCode("sorry, too many clients already", "53300")],
     ["connection lost (no code)", () => new Error("Connection terminated unexpectedly")],
@@ -82,46 +85,64 @@ describe("database outage, in memory (every kind of connection error)", () => {
   });
   afterAll(async () => t.close());
 
-  it.each(outageErrors())("%s → 503 unavailable on every surface, then recovery without restart", async (_label, error) => {
-    const repair = breakStore(t.store, error);
-    try {
-      const api = await t.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: basic("alice", "not-a-token") } });
-      expect(api.statusCode).toBe(503);
-      expect(api.json()).toEqual({ error: { code: "unavailable", message: expect.any(String) } });
-      expect(api.headers["retry-after"]).toMatch(/^\d+$/);
-      expect(api.body).not.toMatch(/ECONN|SQLITE|57P01|terminated|timeout/i);
+  it.each(outageErrors())(
+    "%s → 503 unavailable on every surface, then recovery without restart",
+    async (_label, error) => {
+      const repair = breakStore(t.store, error);
+      try {
+        const api = await t.app.inject({
+          method: "GET",
+          url: "/api/v1/me",
+          headers: { authorization: basic("alice", "not-a-token") },
+        });
+        expect(api.statusCode).toBe(503);
+        expect(api.json()).toEqual({ error: { code: "unavailable", message: expect.any(String) } });
+        expect(api.headers["retry-after"]).toMatch(/^\d+$/);
+        expect(api.body).not.toMatch(/ECONN|SQLITE|57P01|terminated|timeout/i);
 
-      const ready = await t.app.inject({ method: "GET", url: "/readyz" });
-      expect(ready.statusCode).toBe(503);
-      expect(ready.json()).toMatchObject({ error: { code: "unavailable" } });
+        const ready = await t.app.inject({ method: "GET", url: "/readyz" });
+        expect(ready.statusCode).toBe(503);
+        expect(ready.json()).toMatchObject({ error: { code: "unavailable" } });
 
-      const jenkins = await t.app.inject({
-        method: "POST",
-        url: `${METHODS}/generateNewToken?newTokenName=during-outage`,
-        headers: { authorization: basic("alice", `stw_${"B".repeat(30)}000000`) },
+        const jenkins = await t.app.inject({
+          method: "POST",
+          url: `${METHODS}/generateNewToken?newTokenName=during-outage`,
+          headers: { authorization: basic("alice", `stw_${"B".repeat(30)}000000`) },
+        });
+        expect(jenkins.statusCode).toBe(503);
+        const page = await t.app.inject({ method: "GET", url: "/account/tokens", headers: { cookie } });
+        expect(page.statusCode).toBe(503);
+        const login = await t.app.inject({
+          method: "POST",
+          url: "/j_spring_security_check",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          payload: "j_username=alice&j_password=alice-password",
+        });
+        expect(login.statusCode).toBe(503);
+      } finally {
+        repair();
+      }
+      expect((await t.app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+      const back = await t.app.inject({
+        method: "GET",
+        url: "/api/v1/me",
+        headers: { authorization: basic("alice", token) },
       });
-      expect(jenkins.statusCode).toBe(503);
-      const page = await t.app.inject({ method: "GET", url: "/account/tokens", headers: { cookie } });
-      expect(page.statusCode).toBe(503);
-      const login = await t.app.inject({
-        method: "POST",
-        url: "/j_spring_security_check",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        payload: "j_username=alice&j_password=alice-password",
-      });
-      expect(login.statusCode).toBe(503);
-    } finally {
-      repair();
-    }
-    expect((await t.app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
-    const back = await t.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: basic("alice", token) } });
-    expect(back.statusCode).toBe(200);
-  });
+      expect(back.statusCode).toBe(200);
+    },
+  );
 
   it("still answers 500 (not 503) for a programming error: the mapping is not a blanket", async () => {
-    const repair = breakStore(t.store, () => new TypeError("Cannot read properties of undefined (reading 'id')"));
+    const repair = breakStore(
+      t.store,
+      () => new TypeError("Cannot read properties of undefined (reading 'id')"),
+    );
     try {
-      const api = await t.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: basic("alice", "x") } });
+      const api = await t.app.inject({
+        method: "GET",
+        url: "/api/v1/me",
+        headers: { authorization: basic("alice", "x") },
+      });
       expect(api.statusCode).toBe(500);
       expect(api.json()).toMatchObject({ error: { code: "internal" } });
     } finally {
@@ -199,7 +220,9 @@ describe("database outage, SQLite locked by another process", () => {
       await store.close();
     };
     await services.users.create(SYSTEM_ACTOR, { id: "alice", password: "alice-password", roles: ["user"] });
-    const issued = await services.tokens.create(SYSTEM_ACTOR, await services.users.get("alice"), { name: "ci" });
+    const issued = await services.tokens.create(SYSTEM_ACTOR, await services.users.get("alice"), {
+      name: "ci",
+    });
     const auth = { authorization: basic("alice", issued.value) };
 
     // Another process (say, a long `steward import`) holds the write lock.
@@ -209,7 +232,11 @@ describe("database outage, SQLite locked by another process", () => {
     try {
       expect((await app.inject({ method: "GET", url: "/api/v1/me", headers: auth })).statusCode).toBe(200);
       const started = Date.now();
-      const write = await app.inject({ method: "POST", url: `${METHODS}/generateNewToken?newTokenName=x`, headers: auth });
+      const write = await app.inject({
+        method: "POST",
+        url: `${METHODS}/generateNewToken?newTokenName=x`,
+        headers: auth,
+      });
       expect(write.statusCode).toBe(503);
       expect(write.headers["retry-after"]).toBeDefined();
       // Bounded by SQLite's busy timeout (5 s), not forever.
@@ -218,7 +245,11 @@ describe("database outage, SQLite locked by another process", () => {
       other.exec("ROLLBACK");
       other.close();
     }
-    const after = await app.inject({ method: "POST", url: `${METHODS}/generateNewToken?newTokenName=y`, headers: auth });
+    const after = await app.inject({
+      method: "POST",
+      url: `${METHODS}/generateNewToken?newTokenName=y`,
+      headers: auth,
+    });
     expect(after.statusCode).toBe(200);
   }, 30_000);
 });
@@ -301,7 +332,11 @@ describe("database outage, PostgreSQL down and back (real server process)", () =
     const cookie = crumb.headers.getSetCookie()[0]!.split(";", 1)[0]!;
     const generated = await fetch(`${server!.url}${METHODS}/generateNewToken?newTokenName=before`, {
       method: "POST",
-      headers: { authorization: admin, cookie, "jenkins-crumb": ((await crumb.json()) as { crumb: string }).crumb },
+      headers: {
+        authorization: admin,
+        cookie,
+        "jenkins-crumb": ((await crumb.json()) as { crumb: string }).crumb,
+      },
     });
     const token = ((await generated.json()) as { data: { tokenValue: string } }).data.tokenValue;
     const auth = { authorization: basicAuth("admin", token) };
@@ -322,7 +357,9 @@ describe("database outage, PostgreSQL down and back (real server process)", () =
       // Never a stale "valid" from the cache, never a 500: a clear 503, fast.
       expect({ status: answer.status, fast: answer.ms < BOUND_MS }).toEqual({ status: 503, fast: true });
     }
-    expect(JSON.parse(during[1]!.text)).toEqual({ error: { code: "unavailable", message: expect.any(String) } });
+    expect(JSON.parse(during[1]!.text)).toEqual({
+      error: { code: "unavailable", message: expect.any(String) },
+    });
     expect(during[1]!.headers.get("retry-after")).toMatch(/^\d+$/);
 
     await relay.open();
@@ -338,9 +375,9 @@ describe("database outage, PostgreSQL down and back (real server process)", () =
     const after = await timed("POST", `${METHODS}/generateNewToken?newTokenName=after`, auth);
     expect(after.status).toBe(200);
     const fresh = (JSON.parse(after.text) as { data: { tokenValue: string } }).data.tokenValue;
-    expect((await timed("GET", "/whoAmI/api/json", { authorization: basicAuth("admin", fresh) })).text).toContain(
-      '"name":"admin"',
-    );
+    expect(
+      (await timed("GET", "/whoAmI/api/json", { authorization: basicAuth("admin", fresh) })).text,
+    ).toContain('"name":"admin"');
     expect(server!.pid).toBe(pid);
     expect(server!.output()).not.toMatch(/unhandled error/);
   }, 90_000);

@@ -9,7 +9,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../src/auth/sessions.js";
 import type { Config } from "../src/config.js";
 import { sha256Hex } from "../src/core/secrets.js";
-import { basic, createTestApp, fetchCrumb, sessionCookieOf, signIn, type TestApp } from "./support/harness.js";
+import {
+  basic,
+  createTestApp,
+  fetchCrumb,
+  sessionCookieOf,
+  signIn,
+  type TestApp,
+} from "./support/harness.js";
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
 let t: TestApp;
@@ -69,7 +76,9 @@ describe("security headers", () => {
       expect(h["content-security-policy"], where).toMatch(/script-src 'self'(;|$)/);
       expect(h["content-security-policy"], where).not.toMatch(/unsafe-inline|unsafe-eval/);
       expect(h["x-content-type-options"], where).toBe("nosniff");
-      expect(h["referrer-policy"], where).toMatch(/^(same-origin|no-referrer|strict-origin(-when-cross-origin)?)$/);
+      expect(h["referrer-policy"], where).toMatch(
+        /^(same-origin|no-referrer|strict-origin(-when-cross-origin)?)$/,
+      );
       expect(String(h["x-frame-options"]).toLowerCase(), where).toBe("deny");
     }
     // JSON answers of the REST API are not pages, but are never sniffed either.
@@ -87,8 +96,16 @@ describe("security headers", () => {
     });
     expect(big.statusCode).toBe(413);
     expect(big.headers["content-security-policy"]).toMatch(/frame-ancestors 'none'/);
-    await t.app.inject({ method: "GET", url: "/me/api/json", headers: { authorization: basic("alice", "x") } });
-    const limited = await t.app.inject({ method: "GET", url: "/me/api/json", headers: { authorization: basic("alice", "x") } });
+    await t.app.inject({
+      method: "GET",
+      url: "/me/api/json",
+      headers: { authorization: basic("alice", "x") },
+    });
+    const limited = await t.app.inject({
+      method: "GET",
+      url: "/me/api/json",
+      headers: { authorization: basic("alice", "x") },
+    });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers["x-frame-options"]).toBe("deny");
   });
@@ -130,7 +147,9 @@ describe("sessions", () => {
     expect(setCookieLine(out)).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/);
     // A copy of the cookie kept by an attacker (or a browser that ignored the clearing) is dead.
     expect(await whoAmI(cookie)).toBe("anonymous");
-    expect((await t.app.inject({ method: "GET", url: "/me/api/json", headers: { cookie } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: "GET", url: "/me/api/json", headers: { cookie } })).statusCode).toBe(
+      403,
+    );
     const reuse = await t.app.inject({
       method: "POST",
       url: "/me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken?newTokenName=x",
@@ -147,7 +166,11 @@ describe("sessions", () => {
     expect(refused.statusCode).toBe(403);
     expect(await whoAmI(cookie)).toBe("alice");
     const { crumb } = await fetchCrumb(t.app, { cookie });
-    const out = await t.app.inject({ method: "POST", url: "/logout", headers: { cookie, "jenkins-crumb": crumb } });
+    const out = await t.app.inject({
+      method: "POST",
+      url: "/logout",
+      headers: { cookie, "jenkins-crumb": crumb },
+    });
     expect(out.statusCode).toBe(302);
     expect(await whoAmI(cookie)).toBe("anonymous");
   });
@@ -156,7 +179,10 @@ describe("sessions", () => {
 describe("session cookies", () => {
   it("are HttpOnly, SameSite=Lax, Path=/ and not Secure over plain HTTP", async () => {
     await start();
-    for (const response of [await login(), await t.app.inject({ method: "GET", url: "/crumbIssuer/api/json" })]) {
+    for (const response of [
+      await login(),
+      await t.app.inject({ method: "GET", url: "/crumbIssuer/api/json" }),
+    ]) {
       const line = setCookieLine(response);
       expect(line).toMatch(/; HttpOnly/i);
       expect(line).toMatch(/; SameSite=Lax/i);
@@ -168,7 +194,9 @@ describe("session cookies", () => {
   it("are Secure when the public URL is https", async () => {
     await start({ baseUrl: "https://steward.example" });
     expect(setCookieLine(await login())).toMatch(/; Secure/i);
-    expect(setCookieLine(await t.app.inject({ method: "GET", url: "/crumbIssuer/api/json" }))).toMatch(/; Secure/i);
+    expect(setCookieLine(await t.app.inject({ method: "GET", url: "/crumbIssuer/api/json" }))).toMatch(
+      /; Secure/i,
+    );
   });
 
   it("are Secure behind a trusted proxy that says X-Forwarded-Proto: https, and only then", async () => {
@@ -214,7 +242,9 @@ describe("request body size limit", () => {
       payload: JSON.stringify({ name: big }),
     });
     expect(api.statusCode).toBe(413);
-    expect(api.json()).toEqual({ error: { code: "payload_too_large", message: "The request body is too large." } });
+    expect(api.json()).toEqual({
+      error: { code: "payload_too_large", message: "The request body is too large." },
+    });
 
     const jenkins = await t.app.inject({
       method: "POST",
@@ -233,7 +263,12 @@ describe("request body size limit", () => {
     });
     expect(octets.statusCode).toBe(413);
 
-    const form = await t.app.inject({ method: "POST", url: "/j_spring_security_check", headers: FORM, payload: `j_password=${big}` });
+    const form = await t.app.inject({
+      method: "POST",
+      url: "/j_spring_security_check",
+      headers: FORM,
+      payload: `j_password=${big}`,
+    });
     expect(form.statusCode).toBe(413);
     expect(await t.store.listTokens("alice")).toHaveLength(1);
   });

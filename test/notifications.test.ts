@@ -134,12 +134,16 @@ describe("usage by address and new-address alerts", () => {
       expect.objectContaining({ ip: "192.0.2.1", useCount: 4 }),
       expect.objectContaining({ ip: "198.51.100.20", useCount: 2 }),
     ]);
-    // Each alert went to the webhook.
+    // Each alert went to the webhook (alice's two, and one for the admin token this test calls with).
     const log = await api("GET", `/api/v1/webhooks/${hook.id}/deliveries`);
-    expect((log.json() as { items: { event: string }[] }).items.map((d) => d.event)).toEqual([
+    const delivered = (log.json() as { items: { eventId: number; event: string }[] }).items;
+    expect(delivered.map((d) => d.event)).toEqual([
+      "token.used.new-ip",
       "token.used.new-ip",
       "token.used.new-ip",
     ]);
+    const alerts = await t.store.queryAudit({ tokenId: id, action: "token.used.new-ip", limit: 10 });
+    expect(delivered.map((d) => d.eventId)).toEqual(expect.arrayContaining(alerts.map((e) => e.id)));
     // The owner sees them; another user does not.
     const alice = basic("alice", (await t.addToken("alice")).value);
     const mine = await t.app.inject({

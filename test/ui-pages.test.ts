@@ -666,7 +666,7 @@ describe("administration", () => {
     const page = await root.get("/manage/users/nobody");
     expect(page.statusCode).toBe(404);
     expect(page.headers["content-type"]).toContain("text/html");
-    expect(page.body).toContain("User was not found.");
+    expect(page.body).toContain("User &quot;nobody&quot; was not found.");
   });
 });
 

@@ -263,7 +263,12 @@ export function summarize(report: Report): Summary {
         ]
       : []),
   ];
-  return { scenarios, ratios, checks };
+  const known = (r: Ratio) => Number.isFinite(r.median);
+  return {
+    scenarios: scenarios.filter((x) => Number.isFinite(x.requestsPerSecond)),
+    ratios: ratios.filter(known),
+    checks: checks.filter(known),
+  };
 }
 
 /** 1000 → "1k", 1000000 → "1M": the labels the bench gives its stores. */
@@ -299,8 +304,8 @@ export function printReport(report: Report): void {
       `fsync of the data disk: p50 ${fixed((report.machine.fsync as { p50Ms: number }).p50Ms, 1)} ms, p90 ${fixed((report.machine.fsync as { p90Ms: number }).p90Ms, 1)} ms`,
     "",
   );
-  const bareHttp = summary.scenarios.find((x) => x.key === "bare-http")!;
-  const bareFastify = summary.scenarios.find((x) => x.key === "bare-fastify")!;
+  const bareHttp = summary.scenarios.find((x) => x.key === "bare-http");
+  const bareFastify = summary.scenarios.find((x) => x.key === "bare-fastify");
   out.push(
     table(
       [
@@ -323,8 +328,8 @@ export function printReport(report: Report): void {
         fixed(x.latencyP50Ms, 0),
         fixed(x.latencyP99Ms, 0),
         fixed(x.serverCpuUsPerRequest, 0),
-        fixed(x.requestsPerSecond / bareHttp.requestsPerSecond, 2),
-        fixed(x.requestsPerSecond / bareFastify.requestsPerSecond, 2),
+        fixed(x.requestsPerSecond / (bareHttp?.requestsPerSecond ?? Number.NaN), 2),
+        fixed(x.requestsPerSecond / (bareFastify?.requestsPerSecond ?? Number.NaN), 2),
         fixed(x.gcMsPerSecond, 1),
         fixed(x.gcMaxPauseMs, 1),
         x.cacheHitRatio === null ? "" : fixed(x.cacheHitRatio * 100, 0),

@@ -121,7 +121,11 @@ export class Authenticator {
    * Checks a password in the same time whether or not the user exists (an unknown user still costs one
    * hash). Re-hashes imported bcrypt/PBKDF2 hashes to scrypt on success.
    */
-  async checkPassword(userId: string, password: string, ip: string | null = null): Promise<UserRecord | null> {
+  async checkPassword(
+    userId: string,
+    password: string,
+    ip: string | null = null,
+  ): Promise<UserRecord | null> {
     const user = await this.store.getUser(userId);
     if (!user || !user.passwordHash || user.disabled || user.kind !== "user") {
       await this.passwords.verifyNothing(password);

@@ -160,7 +160,13 @@ function addressDeltas(tokenId: string, entry: PendingUse): AddressDelta[] {
       seen.firstSeenAt = Math.min(seen.firstSeenAt, use.firstSeenAt);
       seen.lastSeenAt = Math.max(seen.lastSeenAt, use.lastSeenAt);
     } else {
-      merged.set(ip, { tokenId, ip, count: use.count, firstSeenAt: use.firstSeenAt, lastSeenAt: use.lastSeenAt });
+      merged.set(ip, {
+        tokenId,
+        ip,
+        count: use.count,
+        firstSeenAt: use.firstSeenAt,
+        lastSeenAt: use.lastSeenAt,
+      });
     }
   }
   return [...merged.values()];

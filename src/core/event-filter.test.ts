@@ -19,7 +19,16 @@ describe("event filters", () => {
       "token.*",
       "*",
     ]);
-    for (const bad of [[], "token.revoked", [""], ["Token.Revoked"], ["token.%"], ["*.token"], [1], ["a".repeat(101)]]) {
+    for (const bad of [
+      [],
+      "token.revoked",
+      [""],
+      ["Token.Revoked"],
+      ["token.%"],
+      ["*.token"],
+      [1],
+      ["a".repeat(101)],
+    ]) {
       expect(() => parseEventFilters(bad)).toThrow(/event/);
     }
   });

@@ -35,7 +35,15 @@ describe("webhook signatures", () => {
   });
 
   it("refuses malformed headers without throwing", () => {
-    for (const header of [undefined, "", "t=1", "v1=abc", "garbage", `t=x,v1=${"0".repeat(64)}`, "x".repeat(2000)]) {
+    for (const header of [
+      undefined,
+      "",
+      "t=1",
+      "v1=abc",
+      "garbage",
+      `t=x,v1=${"0".repeat(64)}`,
+      "x".repeat(2000),
+    ]) {
       expect(verifyWebhookSignature(SECRET, header, BODY, T)).toBe(false);
     }
   });

@@ -58,14 +58,29 @@ function page(title: string, body: string): string {
  * The one error handler: a known error becomes its status and a stable message in the shape of the
  * surface it happened on; anything else is a generic 500 with the request id, details only in the log.
  */
+/**
+ * What of an unexpected error goes to the log: its kind, code, message and stack. Never driver extras
+ * such as PostgreSQL's `detail` ("Key (hash)=(…)"), which can quote stored values.
+ */
+function loggableError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    code: typeof code === "string" ? code : undefined,
+    message: error.message,
+    stack: error.stack,
+  };
+}
+
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const known = toStewardError(error);
   const surface = surfaceOf(request.url);
   if (known?.code === "unavailable" && !(error instanceof StewardError)) {
-    request.log.warn({ err: error }, "database unavailable");
+    request.log.warn({ err: loggableError(error) }, "database unavailable");
   }
   if (!known) {
-    request.log.error({ err: error }, "unhandled error");
+    request.log.error({ err: loggableError(error) }, "unhandled error");
     if (surface === "ui") {
       sendUiError(request, reply, 500, "internal", `Internal error (request ${request.id}).`);
       return;

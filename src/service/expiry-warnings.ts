@@ -80,7 +80,12 @@ export class ExpiryWarner {
     return sent;
   }
 
-  private async noticeEvent(token: TokenRecord, owner: UserRecord, days: number, now: number): Promise<AuditInput> {
+  private async noticeEvent(
+    token: TokenRecord,
+    owner: UserRecord,
+    days: number,
+    now: number,
+  ): Promise<AuditInput> {
     const expiresAt = token.expiresAt!;
     const human = await this.humanOwner(owner);
     return {

@@ -12,6 +12,7 @@ import {
   scopeBeyond,
 } from "../core/permissions.js";
 import { generateToken, parseJenkinsToken, parseToken } from "../core/token-format.js";
+import { isUniqueViolation } from "../store/constraint.js";
 import type { TokenRecord, UserRecord } from "../store/store.js";
 import { type Actor, auditEvent, type Deps } from "./context.js";
 
@@ -144,18 +145,22 @@ export class TokenService {
       graceUntil: null,
       replacedBy: null,
     };
-    if (await deps.store.findTokenByHash(parsed.hash))
-      throw new StewardError("conflict", "This token value is already in use.");
-    await deps.store.createToken(
-      token,
-      auditEvent(
-        deps,
-        actor,
-        "token.created",
-        { userId: owner.id, tokenId: token.id },
-        { ...tokenDetails(token), fixed: true },
-      ),
+    const inUse = new StewardError("conflict", "This token value is already in use.");
+    if (await deps.store.findTokenByHash(parsed.hash)) throw inUse;
+    const event = auditEvent(
+      deps,
+      actor,
+      "token.created",
+      { userId: owner.id, tokenId: token.id },
+      { ...tokenDetails(token), fixed: true },
     );
+    try {
+      await deps.store.createToken(token, event);
+    } catch (error) {
+      // Two concurrent requests with the same value: the unique index lets one win; the other is told, not a 500.
+      if (isUniqueViolation(error)) throw inUse;
+      throw error;
+    }
     return token;
   }
 

@@ -65,7 +65,7 @@ export class UserService {
 
   async get(id: string): Promise<UserRecord> {
     const user = await this.deps.store.getUser(id);
-    if (!user) throw notFound("User");
+    if (!user) throw notFound(`User "${id.slice(0, 64)}"`);
     return user;
   }
 
@@ -214,13 +214,19 @@ export class UserService {
   ): Promise<{ created: boolean; password?: string }> {
     if ((await this.deps.store.countUsers()) > 0) return { created: false };
     const chosen = password ?? this.deps.random.bytes(24).toString("base64url");
-    await this.create(actor, {
-      id: "admin",
-      fullName: "Administrator",
-      password: chosen,
-      roles: ["admin", "user"],
-      mustChangePassword: password === null,
-    });
+    try {
+      await this.create(actor, {
+        id: "admin",
+        fullName: "Administrator",
+        password: chosen,
+        roles: ["admin", "user"],
+        mustChangePassword: password === null,
+      });
+    } catch (error) {
+      // Several instances starting at once on an empty database: one creates the admin, the others carry on.
+      if (error instanceof StewardError && error.code === "conflict") return { created: false };
+      throw error;
+    }
     return { created: true, password: password === null ? chosen : undefined };
   }
 }

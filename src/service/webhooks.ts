@@ -2,7 +2,13 @@ import type { Clock } from "../core/clock.js";
 import { invalid, notFound } from "../core/errors.js";
 import { parseEventFilters } from "../core/event-filter.js";
 import { SIGNATURE_HEADER, signWebhook } from "../core/webhook-signature.js";
-import type { ClaimedDelivery, DeliveryRecord, DeliveryStatus, Store, WebhookRecord } from "../store/store.js";
+import type {
+  ClaimedDelivery,
+  DeliveryRecord,
+  DeliveryStatus,
+  Store,
+  WebhookRecord,
+} from "../store/store.js";
 import { auditEventView } from "./audit.js";
 import { type Actor, auditEvent, type Deps } from "./context.js";
 
@@ -67,7 +73,10 @@ function parseWebhookUrl(input: unknown): string {
 export class WebhookService {
   constructor(private readonly deps: Deps) {}
 
-  async create(actor: Actor, input: { url: unknown; events: unknown }): Promise<{ webhook: WebhookRecord; secret: string }> {
+  async create(
+    actor: Actor,
+    input: { url: unknown; events: unknown },
+  ): Promise<{ webhook: WebhookRecord; secret: string }> {
     const { deps } = this;
     const url = parseWebhookUrl(input.url);
     const events = parseEventFilters(input.events);
@@ -83,7 +92,13 @@ export class WebhookService {
     // The event names the host only: some receivers (chat incoming hooks) carry their secret in the path.
     await deps.store.createWebhook(
       webhook,
-      auditEvent(deps, actor, "webhook.created", {}, { webhookId: webhook.id, host: new URL(url).host, events }),
+      auditEvent(
+        deps,
+        actor,
+        "webhook.created",
+        {},
+        { webhookId: webhook.id, host: new URL(url).host, events },
+      ),
     );
     return { webhook, secret };
   }
@@ -102,7 +117,13 @@ export class WebhookService {
     const webhook = await this.get(id);
     const deleted = await this.deps.store.deleteWebhook(
       webhook.id,
-      auditEvent(this.deps, actor, "webhook.deleted", {}, { webhookId: webhook.id, host: new URL(webhook.url).host }),
+      auditEvent(
+        this.deps,
+        actor,
+        "webhook.deleted",
+        {},
+        { webhookId: webhook.id, host: new URL(webhook.url).host },
+      ),
     );
     if (!deleted) throw notFound("Webhook");
   }
@@ -161,7 +182,8 @@ export function deliveryBody(claimed: ClaimedDelivery): string {
 function describeFailure(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   if (cause && typeof cause.code === "string") return `connection failed (${cause.code})`;
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) return "timed out";
+  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
+    return "timed out";
   return "connection failed";
 }
 
@@ -234,7 +256,13 @@ export class WebhookDispatcher {
       if (status === "pending") nextAttemptAt = at + this.backoff(attempts);
     }
     try {
-      await this.store.finishDelivery(claimed.delivery.id, { at, status, nextAttemptAt, lastStatus, lastError });
+      await this.store.finishDelivery(claimed.delivery.id, {
+        at,
+        status,
+        nextAttemptAt,
+        lastStatus,
+        lastError,
+      });
     } catch (error) {
       // The lease runs out and the delivery is sent again: at least once, never lost.
       this.onError(error);

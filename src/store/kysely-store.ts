@@ -147,7 +147,9 @@ function toEvent(row: AuditRow): AuditEvent {
   };
 }
 
-function toDelivery(row: Omit<WebhookDeliveriesTable, "id"> & { id: number | string; action: string }): DeliveryRecord {
+function toDelivery(
+  row: Omit<WebhookDeliveriesTable, "id"> & { id: number | string; action: string },
+): DeliveryRecord {
   return {
     id: Number(row.id),
     webhookId: row.webhook_id,
@@ -372,6 +374,17 @@ export abstract class KyselyStore implements Store {
         .where("id_key", "=", id.toLowerCase())
         .executeTakeFirst();
       if (!current) return false;
+      // Lock the user's token rows first, in id order, as addUsage does: the same lock order in both
+      // transactions means a delete racing a usage flush waits instead of deadlocking.
+      if (this.dialect === "postgres") {
+        await trx
+          .selectFrom("tokens")
+          .select("id")
+          .where("user_id", "=", current.id)
+          .orderBy("id")
+          .forUpdate()
+          .execute();
+      }
       const tokenIds = trx.selectFrom("tokens").select("id").where("user_id", "=", current.id);
       await trx.deleteFrom("token_addresses").where("token_id", "in", tokenIds).execute();
       await trx.deleteFrom("token_expiry_notices").where("token_id", "in", tokenIds).execute();
@@ -802,7 +815,12 @@ export abstract class KyselyStore implements Store {
   }
 
   async listWebhooks(): Promise<WebhookRecord[]> {
-    const rows = await this.db.selectFrom("webhooks").selectAll().orderBy("created_at").orderBy("id").execute();
+    const rows = await this.db
+      .selectFrom("webhooks")
+      .selectAll()
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
     return rows.map(toWebhook);
   }
 
@@ -818,10 +836,17 @@ export abstract class KyselyStore implements Store {
 
   async queueTestDelivery(webhookId: string, event: AuditInput): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const hook = await trx.selectFrom("webhooks").select("id").where("id", "=", webhookId).executeTakeFirst();
+      const hook = await trx
+        .selectFrom("webhooks")
+        .select("id")
+        .where("id", "=", webhookId)
+        .executeTakeFirst();
       if (!hook) return false;
       const eventId = await this.record(trx, event);
-      await trx.insertInto("webhook_deliveries").values(newDelivery(hook.id, eventId, event.at)).execute();
+      await trx
+        .insertInto("webhook_deliveries")
+        .values(newDelivery(hook.id, eventId, event.at))
+        .execute();
       return true;
     });
   }
@@ -912,7 +937,10 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
-  async listDeliveries(webhookId: string, query: { before?: number; limit: number }): Promise<DeliveryRecord[]> {
+  async listDeliveries(
+    webhookId: string,
+    query: { before?: number; limit: number },
+  ): Promise<DeliveryRecord[]> {
     let q = this.db
       .selectFrom("webhook_deliveries as d")
       .innerJoin("audit_events as e", "e.id", "d.event_id")

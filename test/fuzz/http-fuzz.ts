@@ -70,13 +70,16 @@ export type AuthSpec =
       secret: "token" | "password" | "wrong-password" | "wrong-token";
     };
 
-export type CookieSpec = { kind: "none" } | { kind: "session"; who: Who | "anonymous" } | { kind: "raw"; value: string };
+export type CookieSpec =
+  | { kind: "none" }
+  | { kind: "session"; who: Who | "anonymous" }
+  | { kind: "raw"; value: string };
 export type CrumbSpec = { kind: "none" } | { kind: "valid" } | { kind: "raw"; value: string };
 
 export type BodySpec =
   | { kind: "none" }
   | { kind: "text"; text: string }
-  | { kind: "bytes"; data: number[] }
+  | { kind: "bytes"; data: readonly number[] }
   | { kind: "huge"; extra: number; wrapJson: boolean }
   | { kind: "deep"; depth: number; open: "[" | "{" };
 
@@ -195,7 +198,10 @@ const queryValue = fc.oneof(
       "jobs[url,color,name]",
     ),
   },
-  { weight: 1, arbitrary: fc.constantFrom("%", "%zz", "%E0%A4", "%00", "%FF%FE", "+", "%u0041", "a%2", "%%%") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("%", "%zz", "%E0%A4", "%00", "%FF%FE", "+", "%u0041", "a%2", "%%%"),
+  },
 );
 
 const QUERY_KEYS = [
@@ -237,7 +243,10 @@ const queryKey = fc.oneof(
 );
 /** Pairs, sometimes repeated: `?from=a&from=b` makes the parsed value an array instead of a string. */
 const queryString = fc
-  .tuple(fc.array(fc.tuple(queryKey, fc.option(queryValue, { nil: undefined })), { maxLength: 6 }), fc.boolean())
+  .tuple(
+    fc.array(fc.tuple(queryKey, fc.option(queryValue, { nil: undefined })), { maxLength: 6 }),
+    fc.boolean(),
+  )
   .map(([pairs, repeat]) =>
     (repeat ? [...pairs, ...pairs] : pairs).map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join("&"),
   );
@@ -258,16 +267,29 @@ const userParam = fc.oneof(
 const idParam = fc.oneof(
   { weight: 3, arbitrary: fc.constant(P.tokenId) },
   { weight: 1, arbitrary: fc.uuid() },
-  { weight: 1, arbitrary: fc.constantFrom("self", "report-leak", "0", "-1", "00000000-0000-0000-0000-00000000000g") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("self", "report-leak", "0", "-1", "00000000-0000-0000-0000-00000000000g"),
+  },
   { weight: 1, arbitrary: anyText.map((text) => safeEncode(text)) },
 );
 const methodParam = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...TOKEN_METHODS) },
-  { weight: 1, arbitrary: fc.constantFrom("toString", "constructor", "__proto__", "hasOwnProperty", "GENERATENEWTOKEN") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("toString", "constructor", "__proto__", "hasOwnProperty", "GENERATENEWTOKEN"),
+  },
   { weight: 1, arbitrary: anyText.map((text) => safeEncode(text)) },
 );
 const fileParam = fc.oneof(
-  fc.constantFrom("steward.css", "steward.js", "..", "%2e%2e%2fpackage.json", "STEWARD.CSS", "steward.css%00"),
+  fc.constantFrom(
+    "steward.css",
+    "steward.js",
+    "..",
+    "%2e%2e%2fpackage.json",
+    "STEWARD.CSS",
+    "steward.css%00",
+  ),
   anyText.map((text) => safeEncode(text)),
 );
 
@@ -315,7 +337,10 @@ function urlArbitrary(routes: readonly RouteInfo[]): fc.Arbitrary<{ route: strin
     },
     {
       weight: 1,
-      arbitrary: anyText.map((text) => ({ route: "(random)", path: `/${safeEncode(text).replace(/%2F/g, "/")}` })),
+      arbitrary: anyText.map((text) => ({
+        route: "(random)",
+        path: `/${safeEncode(text).replace(/%2F/g, "/")}`,
+      })),
     },
   );
 }
@@ -354,9 +379,7 @@ const authArbitrary: fc.Arbitrary<AuthSpec> = fc.oneof(
           `Basic ${"A".repeat(10_000)}`,
           `Basic ${Buffer.from(`${"a".repeat(5000)}:x`).toString("base64")}`,
         ),
-        fc
-          .uint8Array({ maxLength: 80 })
-          .map((bytes) => `Basic ${Buffer.from(bytes).toString("base64")}`),
+        fc.uint8Array({ maxLength: 80 }).map((bytes) => `Basic ${Buffer.from(bytes).toString("base64")}`),
         fc
           .tuple(fc.constantFrom(...INVALID_UTF8), fc.boolean())
           .map(
@@ -391,7 +414,7 @@ const cookieArbitrary: fc.Arbitrary<CookieSpec> = fc.oneof(
           ";;;===;;",
           "=",
           "steward_session",
-          "a=%%; b=\\\"",
+          'a=%%; b=\\"',
         ),
         headerValue(120).map((v) => `steward_session=${v}`),
         headerValue(200),
@@ -429,7 +452,7 @@ const contentTypeArbitrary = fc.oneof(
       ";",
       "application/json;;;",
       "application/json; charset=",
-      "x/y; a=\"unterminated",
+      'x/y; a="unterminated',
     ),
   },
   { weight: 1, arbitrary: headerValue(60) },
@@ -468,7 +491,15 @@ const jsonLeaf = fc.oneof(
   fc.constant(null),
   fakeToken,
   fc.constant(P.tokenId),
-  fc.constantFrom("tokens:read", "jenkins:api", "admin", "10.0.0.0/8", "::/0", "2030-01-01T00:00:00Z", "steward"),
+  fc.constantFrom(
+    "tokens:read",
+    "jenkins:api",
+    "admin",
+    "10.0.0.0/8",
+    "::/0",
+    "2030-01-01T00:00:00Z",
+    "steward",
+  ),
 );
 const jsonBody = fc.oneof(
   {
@@ -498,7 +529,7 @@ const jsonBody = fc.oneof(
       '"just a string"',
       "12",
       "\ufeff{}",
-      '{"tokens":[' + '"stw_x",'.repeat(500) + '"y"]}',
+      `{"tokens":[${'"stw_x",'.repeat(500)}"y"]}`,
       '{"graceSeconds":-1}',
       '{"graceSeconds":99999999999999999999}',
       '{"allowedCidrs":["::ffff:0:0/96","0.0.0.0/0","1.2.3.4/33","fe80::1%eth0"]}',
@@ -515,7 +546,9 @@ const bodyArbitrary: fc.Arbitrary<BodySpec> = fc.oneof(
   { weight: 3, arbitrary: formBody.map((text) => ({ kind: "text" as const, text })) },
   {
     weight: 2,
-    arbitrary: fc.uint8Array({ maxLength: 1024 }).map((data) => ({ kind: "bytes" as const, data: [...data] })),
+    arbitrary: fc
+      .uint8Array({ maxLength: 1024 })
+      .map((data) => ({ kind: "bytes" as const, data: [...data] })),
   },
   {
     weight: 2,
@@ -543,7 +576,10 @@ const bodyArbitrary: fc.Arbitrary<BodySpec> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .record({ depth: fc.integer({ min: 100, max: 7000 }), open: fc.constantFrom("[" as const, "{" as const) })
+      .record({
+        depth: fc.integer({ min: 100, max: 7000 }),
+        open: fc.constantFrom("[" as const, "{" as const),
+      })
       .map((r) => ({ kind: "deep" as const, ...r })),
   },
 );
@@ -577,13 +613,21 @@ const extraHeaders = fc.array(
 );
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "PROPFIND", "MKCOL"];
-const remoteArbitrary = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: 1, max: 16 }).map((n) => `10.0.0.${n}`) },
-  { weight: 1, arbitrary: fc.constantFrom("127.0.0.1", "::1", "::ffff:10.0.0.7", "2001:db8::5") },
-);
+/** Client addresses: a pool of `size` (so some exhaust the per-address limit) and a few odd ones. */
+const remoteArbitrary = (size: number) =>
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.integer({ min: 1, max: size }).map((n) => `10.0.${(n >> 8) & 255}.${n & 255}`),
+    },
+    { weight: 1, arbitrary: fc.constantFrom("127.0.0.1", "::1", "::ffff:10.0.0.7", "2001:db8::5") },
+  );
 
-/** A request spec that targets `routes` (and some near misses), with every header and body variant. */
-export function requestArbitrary(routes: readonly RouteInfo[]): fc.Arbitrary<RequestSpec> {
+/**
+ * A request spec that targets `routes` (and some near misses), with every header and body variant,
+ * from one of `addresses` client addresses.
+ */
+export function requestArbitrary(routes: readonly RouteInfo[], addresses = 16): fc.Arbitrary<RequestSpec> {
   const routeMethods = new Map(routes.map((r) => [r.path, r.methods]));
   return fc
     .record({
@@ -599,7 +643,7 @@ export function requestArbitrary(routes: readonly RouteInfo[]): fc.Arbitrary<Req
       contentType: contentTypeArbitrary,
       headers: extraHeaders,
       body: bodyArbitrary,
-      remote: remoteArbitrary,
+      remote: remoteArbitrary(addresses),
       methodIndex: fc.nat(),
     })
     .map((r) => {
@@ -633,7 +677,7 @@ export interface WireRequest {
 
 export interface WireResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | number | undefined>;
   body: string;
 }
 
@@ -653,7 +697,9 @@ function basicHeader(user: string, secret: string): string {
 }
 
 function substitute(text: string, credentials: Credentials): string {
-  return text.replaceAll(P.tokenId, credentials.tokenIds.alice).replaceAll(P.aliceToken, credentials.tokens.alice);
+  return text
+    .replaceAll(P.tokenId, credentials.tokenIds.alice)
+    .replaceAll(P.aliceToken, credentials.tokens.alice);
 }
 
 function bodyBytes(body: BodySpec, credentials: Credentials): Buffer | null {
@@ -672,7 +718,9 @@ function bodyBytes(body: BodySpec, credentials: Credentials): Buffer | null {
     }
     case "deep":
       return Buffer.from(
-        body.open === "[" ? "[".repeat(body.depth) + "]".repeat(body.depth) : '{"a":'.repeat(body.depth) + "1" + "}".repeat(body.depth),
+        body.open === "["
+          ? "[".repeat(body.depth) + "]".repeat(body.depth)
+          : `${'{"a":'.repeat(body.depth)}1${"}".repeat(body.depth)}`,
       );
   }
 }
@@ -717,7 +765,12 @@ export function describe(request: WireRequest): string {
       ? `<${request.body.length} bytes>`
       : request.body.toString("base64")
     : "";
-  return JSON.stringify({ method: request.method, url: request.url.slice(0, 300), headers: request.headers, body });
+  return JSON.stringify({
+    method: request.method,
+    url: request.url.slice(0, 300),
+    headers: request.headers,
+    body,
+  });
 }
 
 /** An answer's text without markup, short enough to read in a failure report. */
@@ -735,7 +788,7 @@ function textOf(body: string): string {
 function cookieFrom(response: WireResponse): string | null {
   const raw = response.headers["set-cookie"];
   for (const line of Array.isArray(raw) ? raw : raw ? [raw] : []) {
-    const match = /^(steward_session=[^;]+)/.exec(line);
+    const match = /^(steward_session=[^;]+)/.exec(String(line));
     if (match) return match[1]!;
   }
   return null;
@@ -817,7 +870,10 @@ export class FuzzSession {
       ],
       "newTokenName=fuzz",
     );
-    const data = response.status === 200 ? (JSON.parse(response.body) as { data?: { tokenValue?: string; tokenUuid?: string } }).data : undefined;
+    const data =
+      response.status === 200
+        ? (JSON.parse(response.body) as { data?: { tokenValue?: string; tokenUuid?: string } }).data
+        : undefined;
     if (!data?.tokenValue || !data.tokenUuid)
       throw new FuzzStateError(`cannot generate a token: ${response.status} ${response.body.slice(0, 200)}`);
     return { value: data.tokenValue, id: data.tokenUuid };
@@ -841,7 +897,9 @@ export class FuzzSession {
   }
 
   private adminJson(method: string, url: string, body?: unknown): Promise<WireResponse> {
-    const headers: Array<[string, string]> = [["authorization", basicHeader("admin", this.credentials.tokens.admin)]];
+    const headers: Array<[string, string]> = [
+      ["authorization", basicHeader("admin", this.credentials.tokens.admin)],
+    ];
     if (body !== undefined) headers.push(["content-type", "application/json"]);
     return this.request(method, url, headers, body === undefined ? null : JSON.stringify(body));
   }
@@ -886,7 +944,8 @@ export class FuzzSession {
     c.tokenIds.alice = issued.id;
     const anonymous = await this.request("GET", "/crumbIssuer/api/json");
     const cookie = cookieFrom(anonymous);
-    if (anonymous.status !== 200 || !cookie) throw new FuzzStateError(`no anonymous session: ${anonymous.status}`);
+    if (anonymous.status !== 200 || !cookie)
+      throw new FuzzStateError(`no anonymous session: ${anonymous.status}`);
     c.sessions.anonymous = { cookie, crumb: (JSON.parse(anonymous.body) as { crumb: string }).crumb };
   }
 
@@ -898,7 +957,8 @@ export class FuzzSession {
   ): Promise<{ cookie: string; crumb: string }> {
     if (session.cookie) {
       const response = await this.request("GET", "/whoAmI/api/json", [["cookie", session.cookie]]);
-      if (response.status === 200 && (JSON.parse(response.body) as { name?: string }).name === user) return session;
+      if (response.status === 200 && (JSON.parse(response.body) as { name?: string }).name === user)
+        return session;
     }
     return this.login(user, password);
   }
@@ -932,6 +992,8 @@ export interface FuzzOptions {
   refreshEvery?: number;
   /** Requests in flight at once. */
   concurrency?: number;
+  /** How many client addresses the requests come from (default 16). */
+  addresses?: number;
   /** Called after each batch, for progress. */
   onProgress?: (stats: FuzzStats) => void;
 }
@@ -949,7 +1011,7 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<{ stats: FuzzSt
     failures: [],
     refreshes: 1,
   };
-  const arbitrary = requestArbitrary(options.routes);
+  const arbitrary = requestArbitrary(options.routes, options.addresses);
   const batchSize = options.refreshEvery ?? 150;
   const concurrency = options.concurrency ?? 1;
   for (let batch = 0; stats.requests < options.runs; batch++) {
@@ -973,7 +1035,11 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<{ stats: FuzzSt
         stats.byStatus.set(response.status, (stats.byStatus.get(response.status) ?? 0) + 1);
         if (response.status >= 500) {
           stats.serverErrors++;
-          stats.failures.push({ status: response.status, request: describe(request), body: textOf(response.body) });
+          stats.failures.push({
+            status: response.status,
+            request: describe(request),
+            body: textOf(response.body),
+          });
         }
       }
     };
@@ -991,7 +1057,8 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<{ stats: FuzzSt
  */
 export async function assertStillServes(session: FuzzSession, send: Send): Promise<void> {
   const { tokens } = session.credentials;
-  if ((await session.whoIs("alice", tokens.alice)) !== "alice") throw new Error("alice's token no longer works");
+  if ((await session.whoIs("alice", tokens.alice)) !== "alice")
+    throw new Error("alice's token no longer works");
   const generated = await send({
     method: "POST",
     url: "/me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken?newTokenName=after-fuzz",
@@ -1003,7 +1070,8 @@ export async function assertStillServes(session: FuzzSession, send: Send): Promi
   if (generated.status !== 200 || !data?.tokenValue || !data.tokenUuid) {
     throw new Error(`generateNewToken after the fuzz: ${generated.status} ${generated.body.slice(0, 200)}`);
   }
-  if ((await session.whoIs("alice", data.tokenValue)) !== "alice") throw new Error("the new token does not work");
+  if ((await session.whoIs("alice", data.tokenValue)) !== "alice")
+    throw new Error("the new token does not work");
   const revoked = await send({
     method: "POST",
     url: `/me/descriptorByName/jenkins.security.ApiTokenProperty/revoke?tokenUuid=${data.tokenUuid}`,
@@ -1012,5 +1080,6 @@ export async function assertStillServes(session: FuzzSession, send: Send): Promi
     remote: REFRESH_ADDRESS,
   });
   if (revoked.status !== 200) throw new Error(`revoke after the fuzz: ${revoked.status}`);
-  if ((await session.whoIs("alice", data.tokenValue)) !== null) throw new Error("a revoked token still works");
+  if ((await session.whoIs("alice", data.tokenValue)) !== null)
+    throw new Error("a revoked token still works");
 }

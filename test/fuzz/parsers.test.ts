@@ -10,7 +10,12 @@ import { parseBasicHeader } from "../../src/auth/basic-header.js";
 import { compileAllowList, parseCidrList } from "../../src/core/cidr.js";
 import { computeCrumb, verifyCrumb } from "../../src/core/crumb.js";
 import { StewardError } from "../../src/core/errors.js";
-import { assertUserId, isValidUserId, MAX_TOKEN_NAME_LENGTH, normalizeTokenName } from "../../src/core/names.js";
+import {
+  assertUserId,
+  isValidUserId,
+  MAX_TOKEN_NAME_LENGTH,
+  normalizeTokenName,
+} from "../../src/core/names.js";
 import type { Random } from "../../src/core/random.js";
 import { generateJenkinsToken, generateStewardToken, parseToken } from "../../src/core/token-format.js";
 import { safeRedirect } from "../../src/http/routes/login.js";
@@ -110,7 +115,11 @@ describe("parseToken", () => {
   it("never throws, and accepts only the three exact shapes", () => {
     fc.assert(
       fc.property(
-        fc.oneof(anyString, anyString.map((s) => `stw_${s}`), anyString.map((s) => `11${s}`)),
+        fc.oneof(
+          anyString,
+          anyString.map((s) => `stw_${s}`),
+          anyString.map((s) => `11${s}`),
+        ),
         (value) => {
           const parsed = parseToken(value);
           if (parsed === null) return;
@@ -186,13 +195,20 @@ describe("crumbs", () => {
 
   it("never verify for another session, another user or another server secret", () => {
     fc.assert(
-      fc.property(secret, userId, userId, sessionId, sessionId, (key, user, otherUser, session, otherSession) => {
-        const crumb = computeCrumb(key, user, session);
-        if (otherSession !== session) expect(verifyCrumb(key, user, otherSession, crumb)).toBe(false);
-        if (otherUser.toLowerCase() !== user.toLowerCase())
-          expect(verifyCrumb(key, otherUser, session, crumb)).toBe(false);
-        expect(verifyCrumb(`${key}x`, user, session, crumb)).toBe(false);
-      }),
+      fc.property(
+        secret,
+        userId,
+        userId,
+        sessionId,
+        sessionId,
+        (key, user, otherUser, session, otherSession) => {
+          const crumb = computeCrumb(key, user, session);
+          if (otherSession !== session) expect(verifyCrumb(key, user, otherSession, crumb)).toBe(false);
+          if (otherUser.toLowerCase() !== user.toLowerCase())
+            expect(verifyCrumb(key, otherUser, session, crumb)).toBe(false);
+          expect(verifyCrumb(`${key}x`, user, session, crumb)).toBe(false);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -206,22 +222,33 @@ describe("parseCidrList and compileAllowList", () => {
     fc.tuple(fc.ipV6(), fc.integer({ min: -1, max: 140 })).map(([ip, p]) => `${ip}/${p}`),
     fc.ipV4Extended(),
     anyString,
-    fc.constantFrom("fe80::1%eth0", "::ffff:10.0.0.0/104", "1.2.3.4/", "/8", " 10.0.0.1 ", "1.2.3.4/08", "::/0"),
+    fc.constantFrom(
+      "fe80::1%eth0",
+      "::ffff:10.0.0.0/104",
+      "1.2.3.4/",
+      "/8",
+      " 10.0.0.1 ",
+      "1.2.3.4/08",
+      "::/0",
+    ),
   );
 
   it("never throw, whatever the list holds, and normalising twice changes nothing", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.array(entry, { maxLength: 8 }), fc.array(fc.anything(), { maxLength: 4 })), (input) => {
-        const result = parseCidrList(input as string[]);
-        if (!result.ok) {
-          expect(result.error.length).toBeGreaterThan(0);
-          return;
-        }
-        expect(parseCidrList(result.cidrs)).toEqual(result);
-        const allowed = compileAllowList(result.cidrs);
-        for (const probe of ["10.0.0.1", "::1", "not an ip", "", "::ffff:10.0.0.1", "fe80::1%1"])
-          expect(typeof allowed(probe)).toBe("boolean");
-      }),
+      fc.property(
+        fc.oneof(fc.array(entry, { maxLength: 8 }), fc.array(fc.anything(), { maxLength: 4 })),
+        (input) => {
+          const result = parseCidrList(input as string[]);
+          if (!result.ok) {
+            expect(result.error.length).toBeGreaterThan(0);
+            return;
+          }
+          expect(parseCidrList(result.cidrs)).toEqual(result);
+          const allowed = compileAllowList(result.cidrs);
+          for (const probe of ["10.0.0.1", "::1", "not an ip", "", "::ffff:10.0.0.1", "fe80::1%1"])
+            expect(typeof allowed(probe)).toBe("boolean");
+        },
+      ),
       { numRuns: RUNS },
     );
     for (const notAList of [null, undefined, "10.0.0.0/8", 42, {}])
@@ -303,14 +330,27 @@ describe("names", () => {
 describe("safeRedirect (the login form's `from`)", () => {
   it("never throws and only ever answers a same-site path that a Location header can carry", () => {
     fc.assert(
-      fc.property(fc.oneof(anyString, anyString.map((s) => `/${s}`), fc.anything()), (from) => {
-        const target = safeRedirect(from);
-        expect(target).toMatch(/^\/(?![/\\])[\x21-\x7e]*$/);
-        if (typeof from === "string" && target !== "/") expect(target).toBe(from);
-      }),
+      fc.property(
+        fc.oneof(
+          anyString,
+          anyString.map((s) => `/${s}`),
+          fc.anything(),
+        ),
+        (from) => {
+          const target = safeRedirect(from);
+          expect(target).toMatch(/^\/(?![/\\])[\x21-\x7e]*$/);
+          if (typeof from === "string" && target !== "/") expect(target).toBe(from);
+        },
+      ),
       { numRuns: RUNS },
     );
-    for (const open of ["//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "https://evil.example"])
+    for (const open of [
+      "//evil.example",
+      "/\\evil.example",
+      "/\t/evil.example",
+      "/\n/evil.example",
+      "https://evil.example",
+    ])
       expect(safeRedirect(open)).toBe("/");
   });
 });
@@ -384,7 +424,10 @@ describe("the crumb xpath forms over HTTP", () => {
       url: `/crumbIssuer/api/xml?xpath=${encodeURIComponent('concat(//crumbRequestField,":",//crumb)')}`,
       headers: { cookie },
     });
-    const [field, value] = [colon.body.slice(0, colon.body.indexOf(":")), colon.body.slice(colon.body.indexOf(":") + 1)];
+    const [field, value] = [
+      colon.body.slice(0, colon.body.indexOf(":")),
+      colon.body.slice(colon.body.indexOf(":") + 1),
+    ];
     const asHeader = await t.app.inject({
       method: "POST",
       url: "/me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken?newTokenName=xpath-header",

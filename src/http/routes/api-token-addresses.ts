@@ -1,31 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { ADDRESSES_PER_TOKEN } from "../../auth/usage-recorder.js";
 import type { Services } from "../../service/services.js";
-import type { TokenAddress } from "../../store/store.js";
+import { tokenAddresses } from "../../service/token-addresses.js";
 import { ID_PARAMS, type IdParams } from "../api-schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/**
- * Stored addresses plus the uses this instance counted since its last flush (other instances' unflushed
- * uses show after their flush), most recent first, bounded like the store.
- */
-function withPending(stored: readonly TokenAddress[], pending: readonly TokenAddress[]): TokenAddress[] {
-  const merged = new Map(stored.map((a) => [a.ip, { ...a }]));
-  for (const use of pending) {
-    const seen = merged.get(use.ip);
-    if (seen) {
-      seen.useCount += use.useCount;
-      seen.firstSeenAt = Math.min(seen.firstSeenAt, use.firstSeenAt);
-      seen.lastSeenAt = Math.max(seen.lastSeenAt, use.lastSeenAt);
-    } else {
-      merged.set(use.ip, { ...use });
-    }
-  }
-  return [...merged.values()]
-    .sort((a, b) => b.lastSeenAt - a.lastSeenAt || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
-    .slice(0, ADDRESSES_PER_TOKEN);
-}
 
 /** GET /api/v1/tokens/{id}/addresses: where a token was used from. */
 export function apiTokenAddressesRoutes(api: FastifyInstance, services: Services): void {
@@ -69,12 +48,9 @@ export function apiTokenAddressesRoutes(api: FastifyInstance, services: Services
     },
     async (request) => {
       const token = await services.tokens.visibleToken(request.actor, request.params.id);
-      const stored = await services.deps.store.listTokenAddresses(token.id);
-      const pending = services.usage
-        .pendingAddressesFor(token.id)
-        .map((d) => ({ ip: d.ip, firstSeenAt: d.firstSeenAt, lastSeenAt: d.lastSeenAt, useCount: d.count }));
+      const addresses = await tokenAddresses(services.deps.store, services.usage, token.id);
       return {
-        items: withPending(stored, pending).map((a) => ({
+        items: addresses.map((a) => ({
           ip: a.ip,
           firstSeenAt: iso(a.firstSeenAt),
           lastSeenAt: iso(a.lastSeenAt),

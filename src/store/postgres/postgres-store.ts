@@ -16,7 +16,7 @@ export interface PostgresOptions {
 
 const DEFAULTS: Required<PostgresOptions> = {
   poolSize: 10,
-  statementTimeoutMs: 30_000,
+  statementTimeoutMs: 10_000,
   connectTimeoutMs: 5_000,
 };
 
@@ -68,6 +68,8 @@ export class PostgresStore extends KyselyStore {
       ...base,
       max: settings.poolSize,
       statement_timeout: settings.statementTimeoutMs,
+      // Client-side bound too: on a network partition the server never answers, so only this ends the wait.
+      query_timeout: settings.statementTimeoutMs + 1000,
       application_name: APPLICATION_NAME,
       keepAlive: true,
     });
