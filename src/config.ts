@@ -82,6 +82,31 @@ export const ENV_NAMES: Record<string, keyof Config> = {
   STEWARD_BODY_LIMIT: "bodyLimit",
 };
 
+/** Help text of each setting, shown by `steward serve --help` (each is a flag and an environment variable). */
+export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
+  host: "address to listen on (0.0.0.0 to expose)",
+  port: "port (0 = any free port; the chosen port is printed)",
+  baseUrl: "public URL, for links and Secure cookies",
+  trustProxy: "honour X-Forwarded-* from these addresses/CIDRs, comma-separated",
+  logLevel: "pino level: fatal, error, warn, info, debug, trace or silent",
+  databasePoolSize: "PostgreSQL connections per instance",
+  databaseConnectTimeoutMs: "PostgreSQL connect timeout (ms)",
+  databaseStatementTimeoutMs: "PostgreSQL statement timeout (ms)",
+  usageFlushMs: "how often usage counts are written (ms)",
+  sessionTtlMs: "browser session lifetime (ms)",
+  tokenCacheSize: "verified tokens kept in memory (LRU)",
+  passwordHashCost: "scrypt cost for new password hashes (log2 N)",
+  authFailuresPerIp: "failed credential checks per address per window before 429",
+  authFailuresPerUser: "failed password checks per user per window before 429",
+  authFailureWindowMs: "the failure-counting window (ms)",
+  bodyLimit: "largest request body (bytes)",
+};
+
+/** `--kebab-case` flag of a setting. */
+export function flagOf(key: keyof Config): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export class ConfigError extends Error {
@@ -161,7 +186,12 @@ export function loadConfig(
     passwordHashCost: integer("STEWARD_PASSWORD_HASH_COST", raw.passwordHashCost, 10, 20),
     authFailuresPerIp: integer("STEWARD_AUTH_FAILURES_PER_IP", raw.authFailuresPerIp, 1, 1_000_000),
     authFailuresPerUser: integer("STEWARD_AUTH_FAILURES_PER_USER", raw.authFailuresPerUser, 1, 1_000_000),
-    authFailureWindowMs: integer("STEWARD_AUTH_FAILURE_WINDOW_MS", raw.authFailureWindowMs, 1000, 24 * 3600 * 1000),
+    authFailureWindowMs: integer(
+      "STEWARD_AUTH_FAILURE_WINDOW_MS",
+      raw.authFailureWindowMs,
+      1000,
+      24 * 3600 * 1000,
+    ),
     bodyLimit: integer("STEWARD_BODY_LIMIT", raw.bodyLimit, 1024, 100 * 1024 * 1024),
   };
   return Object.freeze(config);

@@ -1,7 +1,6 @@
 import { Command, Option } from "commander";
-import { ConfigError, loadConfig } from "../config.js";
+import { CONFIG_DEFAULTS, ConfigError, ENV_NAMES, flagOf, loadConfig, SETTING_HELP } from "../config.js";
 import { parseDurationSeconds } from "../core/duration.js";
-import { startServer } from "../server.js";
 import { tokenView, userView } from "../service/views.js";
 import { registerAuditCommands } from "./audit.js";
 import {
@@ -27,38 +26,31 @@ function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
-program
+const serve = program
   .command("serve")
-  .description("run the Steward server")
-  .option("--host <host>", "address to listen on [env STEWARD_HOST, default 127.0.0.1]")
-  .option("--port <port>", "port, 0 = any free port [env STEWARD_PORT, default 8080]")
-  .option("--base-url <url>", "public URL, for links and Secure cookies [env STEWARD_BASE_URL]")
-  .option(
-    "--trust-proxy <addresses>",
-    "honour X-Forwarded-* from these addresses/CIDRs, comma-separated [env STEWARD_TRUST_PROXY]",
-  )
-  .option("--log-level <level>", "pino level [env STEWARD_LOG_LEVEL, default info]")
-  .action(async (options: Record<string, string | undefined>, command: Command) => {
-    const all = command.optsWithGlobals() as Record<string, string | undefined>;
-    const config = loadConfig(process.env, {
-      host: options.host,
-      port: options.port,
-      baseUrl: options.baseUrl,
-      trustProxy: options.trustProxy,
-      logLevel: options.logLevel,
-      dataDir: all.dataDir,
-      databaseUrl: all.databaseUrl,
+  .description("run the Steward server (every setting is a flag and an environment variable; flags win)");
+for (const [env, key] of Object.entries(ENV_NAMES)) {
+  const help = SETTING_HELP[key];
+  if (help)
+    serve.option(
+      `${flagOf(key)} <value>`,
+      `${help} [env ${env}, default ${String(CONFIG_DEFAULTS[key] ?? "none")}]`,
+    );
+}
+serve.action(async (options: Record<string, string | undefined>, command: Command) => {
+  const all = command.optsWithGlobals() as Record<string, string | undefined>;
+  const config = loadConfig(process.env, { ...options, dataDir: all.dataDir, databaseUrl: all.databaseUrl });
+  const { startServer } = await import("../server.js");
+  const server = await startServer(config);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      server.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
-    const server = await startServer(config);
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.once(signal, () => {
-        server.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      });
-    }
-  });
+  }
+});
 
 program
   .command("migrate")
