@@ -29,6 +29,6 @@ document.addEventListener("click", (event) => {
   if (!navigator.clipboard) return fallback();
   navigator.clipboard.writeText(source.textContent || "").then(() => {
     button.textContent = "Copied";
-    say("The token is on the clipboard.");
+    say(button.getAttribute("data-copied") || "The token is on the clipboard.");
   }, fallback);
 });

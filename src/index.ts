@@ -223,6 +223,7 @@ export async function createSteward(options: StewardOptions = {}): Promise<Stewa
     new FailureLimiter(
       { maxFailures: config.authFailuresPerIp, windowMs: config.authFailureWindowMs },
       services.deps.clock,
+      store,
     ),
   );
   // One check (and one counted use) per request, however many layers ask: a plugin on the instance and

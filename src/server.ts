@@ -65,6 +65,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     3600_000,
   );
   sessionSweeper.unref();
+  // Failure counts of ended windows are of no use; many addresses can leave many rows, so every minute.
+  const authFailureSweeper = setInterval(
+    () => void store.deleteExpiredAuthFailures(services.deps.clock.now()).catch(() => {}),
+    60_000,
+  );
+  authFailureSweeper.unref();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -80,6 +86,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     stop() {
       stopping ??= (async () => {
         clearInterval(sessionSweeper);
+        clearInterval(authFailureSweeper);
         await app.close();
         await services.expiry.stop();
         await services.deliveries.stop();

@@ -224,6 +224,90 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in Chromium", { timeout: 60_000 }, () =>
     expect(await row(page, XSS).count()).toBe(before);
   });
 
+  let webhookPath = "";
+  let rotatedPath = "";
+
+  it("rotates a token with a grace period: the new value once, both values work meanwhile", async () => {
+    const old = await generate(page, "rotate me");
+    await page.goto("/account/tokens");
+    await row(page, "rotate me")
+      .getByRole("link", { name: /Rotate/ })
+      .click();
+    await page.getByRole("heading", { name: "Rotate token" }).waitFor();
+    rotatedPath = new URL(page.url()).pathname;
+    await page.getByLabel("1 hour").check();
+    await page.screenshot({ path: join(ARTIFACTS, "token-rotate.png"), fullPage: true });
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    await page.getByRole("heading", { name: "Token rotated" }).waitFor();
+    expect(await page.getByRole("alert").first().textContent()).toContain("will not be shown again");
+    expect(await page.textContent("main")).toContain("The old value keeps working until");
+    const fresh = (await page.locator("#token-value").textContent())!.trim();
+    expect(fresh).toMatch(/^stw_[A-Za-z0-9]{36}$/);
+    expect(fresh).not.toBe(old);
+    expect((await whoAmI("admin", old)).status).toBe(200);
+    expect((await whoAmI("admin", fresh)).status).toBe(200);
+
+    await page.getByRole("link", { name: "Done" }).click();
+    expect(await page.content()).not.toContain(fresh);
+    // The token was just used: "From where?" lists this machine's address.
+    await row(page, "rotate me")
+      .getByRole("link", { name: /From where/ })
+      .click();
+    await page.getByRole("heading", { name: /was used from/ }).waitFor();
+    expect(await page.locator('td[data-label="Address"]').first().textContent()).toMatch(/127\.0\.0\.1|::1/);
+    await page.screenshot({ path: join(ARTIFACTS, "token-addresses.png"), fullPage: true });
+  });
+
+  it("adds a webhook, shows its secret once, and queues a test delivery", async () => {
+    await page.goto("/manage/webhooks");
+    await page.getByText("Add webhook").first().click();
+    // Port 9 (discard) is closed here: the delivery fails and is retried, which the log shows.
+    await page.getByLabel("Payload URL").fill("http://127.0.0.1:9/steward");
+    await page.getByLabel(/token\.revoked/).check();
+    await page.getByRole("button", { name: "Add webhook", exact: true }).last().click();
+    await page.getByRole("heading", { name: "Webhook added" }).waitFor();
+    const secret = (await page.locator("#token-value").textContent())!.trim();
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole("link", { name: "Send a test delivery…" }).click();
+    webhookPath = new URL(page.url()).pathname;
+    expect(await page.content()).not.toContain(secret);
+    await page.getByRole("button", { name: "Send test delivery" }).click();
+    await page.getByText("A test delivery was queued.").waitFor();
+    expect(await page.locator('td[data-label="Event"]').first().textContent()).toContain("webhook.tested");
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('td[data-label="Attempts"]').first().textContent();
+        },
+        { timeout: 10_000 },
+      )
+      .not.toBe("0");
+    await page.screenshot({ path: join(ARTIFACTS, "webhook-deliveries.png"), fullPage: true });
+  });
+
+  it("fits the new pages on a phone-sized screen", async () => {
+    const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 390, height: 844 } });
+    const phonePage = await phone.newPage();
+    await signIn(phonePage, "admin", ADMIN_PASSWORD);
+    const urls = ["/manage/webhooks", webhookPath, "/manage/settings"];
+    // The rotate form of a token still live, and the token list with its banner and links.
+    await phonePage.goto("/account/tokens");
+    const live = await phonePage.locator('a[href$="/rotate"]').first().getAttribute("href");
+    if (live) urls.push(live, live.replace(/\/rotate$/, "/addresses"));
+    expect(rotatedPath).not.toBe("");
+    for (const url of urls) {
+      await phonePage.goto(url);
+      const overflow = await phonePage.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+      );
+      expect(overflow, url).toBeLessThanOrEqual(0);
+    }
+    await phonePage.goto(webhookPath);
+    await phonePage.screenshot({ path: join(ARTIFACTS, "webhook-deliveries-phone.png"), fullPage: true });
+    await phone.close();
+  });
+
   it("is usable on a phone-sized screen", async () => {
     const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 390, height: 844 } });
     const phonePage = await phone.newPage();

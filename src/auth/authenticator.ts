@@ -7,7 +7,7 @@ import type { Store, UserRecord } from "../store/store.js";
 import { parseBasicHeader } from "./basic-header.js";
 import { FailureLimiter } from "./rate-limiter.js";
 import type { ActiveSession, SessionManager } from "./sessions.js";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
 
 export const BAD_CREDENTIALS = "Invalid username, password or API token.";
 
@@ -27,6 +27,13 @@ export interface AuthLimits {
   failuresPerIp: number;
   failuresPerUser: number;
   windowMs: number;
+}
+
+/** A failure counter and the key counted on it (`ip:<address>` or `user:<id>`, never a secret). */
+type Counted = [FailureLimiter, string];
+
+function rateLimited(retryAfter: number): StewardError {
+  return new StewardError("rate_limited", "Too many failed attempts; try again later.", { retryAfter });
 }
 
 export function principalOf(user: UserRecord, authenticatedBy: "password" | "session"): Principal {
@@ -59,24 +66,35 @@ export class Authenticator {
     private readonly settings: () => Settings,
     limits: AuthLimits,
   ) {
+    // Counted in the database, so every instance sharing it sees the same budget (SPEC §7).
     this.ipFailures = new FailureLimiter(
       { maxFailures: limits.failuresPerIp, windowMs: limits.windowMs },
       clock,
+      store,
     );
     this.userFailures = new FailureLimiter(
       { maxFailures: limits.failuresPerUser, windowMs: limits.windowMs },
       clock,
+      store,
     );
   }
 
   async authenticate(request: AuthRequest): Promise<AuthResult> {
-    const session = await this.sessions.resolve(request.sessionCookie);
+    // API clients send no cookie: no session lookup, not even an empty one.
+    const session =
+      request.sessionCookie === undefined ? null : await this.sessions.resolve(request.sessionCookie);
     const credentials = parseBasicHeader(request.authorization);
     if (credentials.kind === "malformed") {
       throw new StewardError("unauthenticated", "Malformed HTTP basic Authorization header");
     }
     if (credentials.kind === "basic") {
-      const principal = await this.basic(credentials.userId, credentials.secret, request.ip);
+      const { userId, secret } = credentials;
+      // The hot path: a cached token is answered without a promise; only a miss waits for the database.
+      const check =
+        this.tokens.verifyCached(userId, secret, request.ip) ??
+        (await this.tokens.verify(userId, secret, request.ip));
+      if (check.ok) return { principal: check.principal, session };
+      const principal = await this.basic(userId, secret, request.ip, check);
       return { principal, session };
     }
     if (session?.record.userId) {
@@ -87,8 +105,8 @@ export class Authenticator {
     return { principal: ANONYMOUS, session };
   }
 
-  private async basic(userId: string, secret: string, ip: string): Promise<Principal> {
-    const check = await this.tokens.verify(userId, secret, ip);
+  /** A Basic secret that is not a valid token of `userId`: a refused token, or perhaps a password. */
+  private async basic(userId: string, secret: string, ip: string, check: TokenCheck): Promise<Principal> {
     if (check.ok) return check.principal;
     // The token id goes into the error's details for the audit event (never into the answer).
     if (check.reason === "expired") {
@@ -99,22 +117,37 @@ export class Authenticator {
         tokenId: check.tokenId,
       });
     }
-    this.throwIfLimited(`ip:${ip}`, this.ipFailures);
+    const byIp: Counted = [this.ipFailures, `ip:${ip}`];
     if (this.settings().passwordBasicAuthEnabled) {
-      this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
+      const byUser: Counted = [this.userFailures, `user:${userId.toLowerCase()}`];
+      // Before the (slow) password hash: a limited address or user gets no further guess.
+      await this.throwIfLimited(byIp, byUser);
       const user = await this.checkPassword(userId, secret, ip);
       if (user) return principalOf(user, "password");
-      this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);
+      await this.recordFailures(byIp, byUser);
+    } else {
+      // A refused token only: no read first, the count the write returns says whether it was over.
+      await this.recordFailures(byIp);
     }
-    this.ipFailures.recordFailure(`ip:${ip}`);
     throw new StewardError("unauthenticated", BAD_CREDENTIALS);
   }
 
-  private throwIfLimited(key: string, limiter: FailureLimiter): void {
-    const retryAfter = limiter.retryAfterSeconds(key);
-    if (retryAfter > 0) {
-      throw new StewardError("rate_limited", "Too many failed attempts; try again later.", { retryAfter });
-    }
+  /** 429 when any of the counters is at its limit. */
+  private async throwIfLimited(...counted: Counted[]): Promise<void> {
+    const waits = await Promise.all(counted.map(([limiter, key]) => limiter.retryAfterSeconds(key)));
+    const retryAfter = Math.max(0, ...waits);
+    if (retryAfter > 0) throw rateLimited(retryAfter);
+  }
+
+  /**
+   * Counts a failed check on every counter, written before the answer goes out so that a burst spread
+   * over several instances is counted in full. A failure beyond a limit (the budget was used up
+   * elsewhere meanwhile) is answered 429 rather than 401.
+   */
+  private async recordFailures(...counted: Counted[]): Promise<void> {
+    const waits = await Promise.all(counted.map(([limiter, key]) => limiter.recordFailure(key)));
+    const retryAfter = Math.max(0, ...waits);
+    if (retryAfter > 0) throw rateLimited(retryAfter);
   }
 
   /**
@@ -127,7 +160,7 @@ export class Authenticator {
     ip: string | null = null,
   ): Promise<UserRecord | null> {
     const user = await this.store.getUser(userId);
-    if (!user || !user.passwordHash || user.disabled || user.kind !== "user") {
+    if (!user?.passwordHash || user.disabled || user.kind !== "user") {
       await this.passwords.verifyNothing(password);
       return null;
     }
@@ -159,12 +192,12 @@ export class Authenticator {
 
   /** The login form: password only (an API token typed here never logs in), limited like Basic. */
   async login(userId: string, password: string, ip: string): Promise<UserRecord | null> {
-    this.throwIfLimited(`ip:${ip}`, this.ipFailures);
-    this.throwIfLimited(`user:${userId.toLowerCase()}`, this.userFailures);
+    const byIp: Counted = [this.ipFailures, `ip:${ip}`];
+    const byUser: Counted = [this.userFailures, `user:${userId.toLowerCase()}`];
+    await this.throwIfLimited(byIp, byUser);
     const user = await this.checkPassword(userId, password, ip);
     if (user) return user;
-    this.ipFailures.recordFailure(`ip:${ip}`);
-    this.userFailures.recordFailure(`user:${userId.toLowerCase()}`);
+    await this.recordFailures(byIp, byUser);
     return null;
   }
 }

@@ -68,10 +68,11 @@ export class TokenAuthenticator {
     if (check.reason === "expired" || check.reason === "ip_not_allowed") {
       return { ok: false, reason: check.reason, ...(check.tokenId ? { tokenId: check.tokenId } : {}) };
     }
-    const key = `ip:${ip}`;
-    const retryAfter = this.failures.retryAfterSeconds(key);
+    // Counted in the database before answering, so every instance sees it. No read first: the count the
+    // write returns says whether this failure was beyond the limit. Its own key, apart from the web
+    // surface's `ip:` counter, as forward auth often sees every client through one proxy address.
+    const retryAfter = await this.failures.recordFailure(`token-ip:${ip}`);
     if (retryAfter > 0) return { ok: false, reason: "rate_limited", retryAfter };
-    this.failures.recordFailure(key);
     return { ok: false, reason: "invalid" };
   }
 }

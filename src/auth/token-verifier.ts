@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import { compileAllowList } from "../core/cidr.js";
 import type { Clock } from "../core/clock.js";
 import type { Principal, Scope } from "../core/permissions.js";
-import { parseToken } from "../core/token-format.js";
+import { parseToken, type TokenFormat } from "../core/token-format.js";
 import type { Invalidation, Store, TokenWithOwner } from "../store/store.js";
 import type { UsageRecorder } from "./usage-recorder.js";
 
@@ -10,12 +10,16 @@ import type { UsageRecorder } from "./usage-recorder.js";
 interface CachedToken {
   tokenId: string;
   ownerKey: string;
+  /** Checked on every use: a bare 32-hex value (legacy) hashes like the secret of an `11` token. */
+  format: TokenFormat;
   /** The token stops working at this time (expiry, or end of a rotation grace); Infinity when never. */
   validUntil: number;
   expiresAt: number | null;
   scopes: readonly Scope[] | null;
   allowsIp: ((ip: string) => boolean) | null;
   principal: Principal;
+  /** The answer to a successful check, made once (the hot path allocates nothing for it). */
+  accepted: TokenCheck;
 }
 
 export type TokenCheck =
@@ -69,7 +73,7 @@ export class TokenVerifier {
   }
 
   /** `user:token` (Basic): the token must belong to `userId`, as in Jenkins. */
-  async verify(userId: string, value: string, ip: string): Promise<TokenCheck> {
+  verify(userId: string, value: string, ip: string): Promise<TokenCheck> {
     return this.check(value, userId.toLowerCase(), ip);
   }
 
@@ -77,19 +81,35 @@ export class TokenVerifier {
    * A token presented alone (`Authorization: Bearer`, forward auth, the library): its hash is unique,
    * so the value identifies its owner by itself. Same cache, expiry, allow-list and usage counting.
    */
-  async verifyBearer(value: string, ip: string): Promise<TokenCheck> {
+  verifyBearer(value: string, ip: string): Promise<TokenCheck> {
     return this.check(value, null, ip);
+  }
+
+  /**
+   * `verify` for a token in the cache, answered at once (the hot path: no promise, no database);
+   * undefined when the token is not cached and `verify` must look it up.
+   */
+  verifyCached(userId: string, value: string, ip: string): TokenCheck | undefined {
+    const parsed = parseToken(value);
+    if (!parsed) return { ok: false, reason: "unknown" };
+    const entry = this.cached(parsed.hash, parsed.format);
+    return entry === undefined ? undefined : this.decide(entry, parsed.hash, userId.toLowerCase(), ip);
   }
 
   /** `ownerKey` null: any owner. */
   private async check(value: string, ownerKey: string | null, ip: string): Promise<TokenCheck> {
     const parsed = parseToken(value);
     if (!parsed) return { ok: false, reason: "unknown" };
-    const entry = await this.lookup(parsed.hash, parsed.format);
+    const cached = this.cached(parsed.hash, parsed.format);
+    const entry = cached === undefined ? await this.load(parsed.hash, parsed.format) : cached;
+    return this.decide(entry, parsed.hash, ownerKey, ip);
+  }
+
+  private decide(entry: CachedToken | null, hash: string, ownerKey: string | null, ip: string): TokenCheck {
     if (!entry || (ownerKey !== null && entry.ownerKey !== ownerKey)) return { ok: false, reason: "unknown" };
     const now = this.clock.now();
     if (now >= entry.validUntil) {
-      this.cache.delete(parsed.hash);
+      this.cache.delete(hash);
       const expired = entry.expiresAt !== null && now >= entry.expiresAt;
       return expired
         ? { ok: false, reason: "expired", tokenId: entry.tokenId }
@@ -98,25 +118,32 @@ export class TokenVerifier {
     if (entry.allowsIp && !entry.allowsIp(ip))
       return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
     if (this.recordUsage()) this.usage.record(entry.tokenId, ip);
-    return { ok: true, principal: entry.principal, tokenId: entry.tokenId };
+    return entry.accepted;
   }
 
-  private async lookup(hash: string, format: string): Promise<CachedToken | null> {
-    const trusted = this.store.invalidationsReliable();
-    const cached = trusted ? this.cache.get(hash) : undefined;
-    if (cached) {
-      this.hits++;
-      return cached;
-    }
+  /**
+   * The cached verification of `hash` (null: cached, but not valid in this format); undefined when
+   * it is not cached or the cache may not be trusted right now.
+   */
+  private cached(hash: string, format: TokenFormat): CachedToken | null | undefined {
+    if (!this.store.invalidationsReliable()) return undefined;
+    const entry = this.cache.get(hash);
+    if (entry === undefined) return undefined;
+    this.hits++;
+    return entry.format === format ? entry : null;
+  }
+
+  /** One indexed lookup; the result is cached unless an invalidation raced with it. */
+  private async load(hash: string, format: TokenFormat): Promise<CachedToken | null> {
     this.misses++;
+    const trusted = this.store.invalidationsReliable();
     const epoch = this.epoch;
     const found = await this.store.findTokenByHash(hash);
-    // The format must match too: a bare 32-hex value is a legacy token, never the secret of an `11` token.
-    if (!found || found.token.format !== format) return null;
-    const entry = this.toEntry(found);
+    const entry = found ? this.toEntry(found) : null;
     if (!entry) return null;
     if (trusted && epoch === this.epoch && this.store.invalidationsReliable()) this.cache.set(hash, entry);
-    return entry;
+    // The format must match too: a bare 32-hex value is a legacy token, never the secret of an `11` token.
+    return entry.format === format ? entry : null;
   }
 
   /** Null for a token that can never work again (revoked, owner disabled). */
@@ -128,25 +155,28 @@ export class TokenVerifier {
       token.expiresAt ?? Number.POSITIVE_INFINITY,
       token.revokedAt ?? Number.POSITIVE_INFINITY,
     );
+    const principal: Principal = Object.freeze({
+      userId: owner.id,
+      fullName: owner.fullName,
+      email: owner.email,
+      roles: owner.roles,
+      kind: owner.kind,
+      authenticatedBy: "token",
+      tokenId: token.id,
+      scopes: token.scopes,
+      tokenExpiresAt: token.expiresAt,
+    });
     return {
       tokenId: token.id,
       ownerKey: owner.id.toLowerCase(),
+      format: token.format,
       validUntil,
       expiresAt: token.expiresAt,
       scopes: token.scopes,
       allowsIp:
         token.allowedCidrs && token.allowedCidrs.length > 0 ? compileAllowList(token.allowedCidrs) : null,
-      principal: Object.freeze({
-        userId: owner.id,
-        fullName: owner.fullName,
-        email: owner.email,
-        roles: owner.roles,
-        kind: owner.kind,
-        authenticatedBy: "token",
-        tokenId: token.id,
-        scopes: token.scopes,
-        tokenExpiresAt: token.expiresAt,
-      }),
+      principal,
+      accepted: Object.freeze<TokenCheck>({ ok: true, principal, tokenId: token.id }),
     };
   }
 }

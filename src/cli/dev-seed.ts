@@ -108,7 +108,7 @@ const SORT_CHUNK = 1_000_000;
  * Inserts `users` users (no password: they cannot sign in) and `tokens` tokens into an already migrated
  * SQLite file, in one transaction (all or nothing). Existing seeded users are reused. Fast because rows
  * go in sorted by hash (the unique hash index and the ids grow by appends, not by a random B-tree insert
- * per row) and the index on the owner is rebuilt once at the end, inside the same transaction.
+ * per row) and the other indexes of the table are rebuilt once at the end, inside the same transaction.
  */
 export function seedSqlite(file: string, options: SeedOptions): SeedResult {
   const { users, tokens, seed } = options;
@@ -140,11 +140,12 @@ export function seedSqlite(file: string, options: SeedOptions): SeedResult {
          ip, user_agent, outcome, request_id, details)
        VALUES (?, 'dev.seeded', 'cli', NULL, NULL, NULL, NULL, 'steward-cli', 'success', NULL, ?)`,
     );
-    const ownerIndex = db
+    // Secondary indexes on tokens (the owner, the expiry; not the unique ones SQLite made itself).
+    const indexes = db
       .prepare(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND name = ?",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND sql IS NOT NULL",
       )
-      .get("tokens_user_id") as { name: string; sql: string } | undefined;
+      .all() as { name: string; sql: string }[];
     const baseCount = Number(
       (db.prepare("SELECT count(*) AS n FROM tokens").get() as { n: number | bigint }).n,
     );
@@ -154,7 +155,7 @@ export function seedSqlite(file: string, options: SeedOptions): SeedResult {
         const id = seedUserId(i);
         insertUser.run(id, id, `Seed user ${i}`, now, now);
       }
-      if (ownerIndex) db.exec(`DROP INDEX "${ownerIndex.name}"`);
+      for (const index of indexes) db.exec(`DROP INDEX "${index.name.replaceAll('"', '""')}"`);
       let counter = baseCount;
       for (let from = 0; from < tokens; from += chunkSize) {
         const to = Math.min(tokens, from + chunkSize);
@@ -175,8 +176,8 @@ export function seedSqlite(file: string, options: SeedOptions): SeedResult {
         }
         options.onProgress?.(to);
       }
-      // Rebuilt from its own definition, exactly as the migration created it.
-      if (ownerIndex) db.exec(ownerIndex.sql);
+      // Rebuilt from their own definitions, exactly as the migrations created them.
+      for (const index of indexes) db.exec(index.sql);
       // The seed is not recorded: it is as good as every token value.
       insertAudit.run(now, JSON.stringify({ users, tokens }));
     })();

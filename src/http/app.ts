@@ -15,6 +15,8 @@ import { surfaceOf } from "./surface.js";
 import "./types.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Log levels at which each request gets its (one) log line. */
+const LOGS_REQUESTS = new Set(["info", "debug", "trace"]);
 
 export interface AppOptions {
   logger?: LoggerOptions | boolean;
@@ -109,7 +111,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     }
     request.principal = result.principal;
     request.session = result.session;
-    request.actor = { ...request.actor, principal: result.principal };
+    if (result.principal !== ANONYMOUS) request.actor = { ...request.actor, principal: result.principal };
     if (result.principal.tokenExpiresAt) {
       reply.header("Steward-Token-Expires", new Date(result.principal.tokenExpiresAt).toISOString());
     }
@@ -118,32 +120,39 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   // CSRF: state-changing requests from browsers (session) or with a password need a crumb bound to
   // their session and user. API tokens are exempt (Jenkins 2.96+): they are never sent by a browser on its own.
   // Checked as soon as the body is parsed (a form may carry the crumb), before validation looks at it.
-  app.addHook("preValidation", async (request) => {
-    if (!STATE_CHANGING.has(request.method)) return;
-    if (request.principal.authenticatedBy === "token" || request.routeOptions.config?.crumbExempt) return;
+  // A callback hook: reads and token calls pass without a promise; only a refusal waits (for its audit event).
+  app.addHook("preValidation", (request, _reply, done) => {
+    if (!STATE_CHANGING.has(request.method)) return done();
+    if (request.principal.authenticatedBy === "token" || request.routeOptions.config?.crumbExempt) {
+      return done();
+    }
     const crumb = crumbOf(request);
     const session = request.session;
-    if (
-      !crumb ||
-      !session ||
-      !verifyCrumb(services.crumbSecret, request.principal.userId, session.id, crumb)
-    ) {
-      await recordCrumbFailure(services, request, !crumb ? "missing" : !session ? "no_session" : "invalid");
-      throw new StewardError("crumb_invalid", CRUMB_MESSAGE);
+    if (crumb && session && verifyCrumb(services.crumbSecret, request.principal.userId, session.id, crumb)) {
+      return done();
     }
+    const refused = new StewardError("crumb_invalid", CRUMB_MESSAGE);
+    recordCrumbFailure(services, request, !crumb ? "missing" : !session ? "no_session" : "invalid").then(
+      () => done(refused),
+      (error: unknown) => done(error instanceof Error ? error : refused),
+    );
   });
 
-  app.addHook("onResponse", async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: pathOnly(request.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        user: request.principal?.userId,
-      },
-      "request",
-    );
+  // A callback hook, not an async one: no promise per request, and nothing built when info is off.
+  app.addHook("onResponse", (request, reply, done) => {
+    if (LOGS_REQUESTS.has(request.log.level)) {
+      request.log.info(
+        {
+          method: request.method,
+          path: pathOnly(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          user: request.principal?.userId,
+        },
+        "request",
+      );
+    }
+    done();
   });
 
   registerRoutes(app, services);

@@ -731,6 +731,46 @@ export abstract class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
+  async recordAuthFailure(key: string, windowStart: number, windowEnd: number): Promise<number> {
+    return this.addAuthFailure(this.db, key, windowStart, windowEnd);
+  }
+
+  /** One statement: concurrent failures on several instances each add 1 and see the sum so far. */
+  protected async addAuthFailure(
+    db: Kysely<Database>,
+    key: string,
+    windowStart: number,
+    windowEnd: number,
+  ): Promise<number> {
+    const row = await db
+      .insertInto("auth_failures")
+      .values({ key, window_start: windowStart, window_end: windowEnd, failures: 1 })
+      .onConflict((oc) =>
+        oc.columns(["key", "window_start"]).doUpdateSet({ failures: sql`auth_failures.failures + 1` }),
+      )
+      .returning("failures")
+      .executeTakeFirstOrThrow();
+    return Number(row.failures);
+  }
+
+  async countAuthFailures(key: string, windowStart: number): Promise<number> {
+    const row = await this.db
+      .selectFrom("auth_failures")
+      .select("failures")
+      .where("key", "=", key)
+      .where("window_start", "=", windowStart)
+      .executeTakeFirst();
+    return row ? Number(row.failures) : 0;
+  }
+
+  async deleteExpiredAuthFailures(now: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom("auth_failures")
+      .where("window_end", "<=", now)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async getSettings(): Promise<Settings> {
     const rows = await this.db.selectFrom("settings").selectAll().execute();
     const stored = Object.fromEntries(rows.map((r) => [r.name, JSON.parse(r.value) as unknown]));

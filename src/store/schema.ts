@@ -101,6 +101,17 @@ export interface TokenExpiryNoticesTable {
   sent_at: number;
 }
 
+/**
+ * Failed authentications per key (`ip:<address>`, `user:<id>`; never a secret) and fixed window, shared
+ * by every instance on the database. A row is of no use after `window_end`: the sweeper deletes it.
+ */
+export interface AuthFailuresTable {
+  key: string;
+  window_start: number;
+  window_end: number;
+  failures: number;
+}
+
 export interface Database {
   users: UsersTable;
   tokens: TokensTable;
@@ -112,4 +123,5 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   token_expiry_notices: TokenExpiryNoticesTable;
+  auth_failures: AuthFailuresTable;
 }

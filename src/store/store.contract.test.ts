@@ -425,6 +425,39 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
       });
     });
 
+    describe("authentication failures", () => {
+      const WINDOW = 60_000;
+
+      it("counts failures per key and window, and deletes the windows that have ended", async () => {
+        expect(await store.countAuthFailures("ip:203.0.113.9", T0)).toBe(0);
+        expect(await store.recordAuthFailure("ip:203.0.113.9", T0, T0 + WINDOW)).toBe(1);
+        expect(await store.recordAuthFailure("ip:203.0.113.9", T0, T0 + WINDOW)).toBe(2);
+        expect(await store.recordAuthFailure("user:alice", T0, T0 + WINDOW)).toBe(1);
+        expect(await store.recordAuthFailure("ip:203.0.113.9", T0 + WINDOW, T0 + 2 * WINDOW)).toBe(1);
+        expect(await store.countAuthFailures("ip:203.0.113.9", T0)).toBe(2);
+        expect(await store.countAuthFailures("user:alice", T0)).toBe(1);
+        expect(await store.countAuthFailures("user:bob", T0)).toBe(0);
+        expect(await store.countAuthFailures("ip:203.0.113.9", T0 + WINDOW)).toBe(1);
+
+        expect(await store.deleteExpiredAuthFailures(T0 + WINDOW - 1)).toBe(0);
+        expect(await store.deleteExpiredAuthFailures(T0 + WINDOW)).toBe(2);
+        expect(await store.countAuthFailures("ip:203.0.113.9", T0)).toBe(0);
+        expect(await store.countAuthFailures("ip:203.0.113.9", T0 + WINDOW)).toBe(1);
+      });
+
+      it("adds up concurrent failures from several instances, each seeing a distinct count", async () => {
+        const other = await database.open();
+        const counts = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            (i % 2 === 0 ? store : other).recordAuthFailure("ip:198.51.100.7", T0, T0 + WINDOW),
+          ),
+        );
+        expect(counts.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        expect(await other.countAuthFailures("ip:198.51.100.7", T0)).toBe(40);
+        expect(await store.countAuthFailures("ip:198.51.100.7", T0)).toBe(40);
+      });
+    });
+
     describe("settings", () => {
       it("starts from the defaults and stores updates", async () => {
         expect(await store.getSettings()).toEqual(DEFAULT_SETTINGS);

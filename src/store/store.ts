@@ -261,6 +261,18 @@ export interface Store {
   deleteSession(idHash: string, event?: AuditInput): Promise<void>;
   deleteExpiredSessions(now: number): Promise<number>;
 
+  /**
+   * Adds one failed authentication to `key` in the fixed window [windowStart, windowEnd) and returns the
+   * window's count, this one included. Additive (one atomic upsert), so instances sharing the database
+   * never overwrite each other's counts. Keys name a client address or a user (`ip:203.0.113.9`,
+   * `user:alice`), never a secret.
+   */
+  recordAuthFailure(key: string, windowStart: number, windowEnd: number): Promise<number>;
+  /** The failed authentications of `key` in the window starting at `windowStart`; 0 when none. */
+  countAuthFailures(key: string, windowStart: number): Promise<number>;
+  /** Deletes the counts of windows that have ended by `now`; returns how many. */
+  deleteExpiredAuthFailures(now: number): Promise<number>;
+
   getSettings(): Promise<Settings>;
   updateSettings(patch: Partial<Settings>, event: AuditInput): Promise<Settings>;
 

@@ -19,6 +19,8 @@ const MESSAGES: Record<string, string> = {
   enabled: "The user was enabled.",
   settings: "The token policy was saved.",
   "legacy-revoked": "The selected legacy tokens were revoked.",
+  "webhook-tested": "A test delivery was queued. Reload this page in a few seconds to see its outcome.",
+  "webhook-deleted": "The webhook was deleted, with its queued deliveries and its log.",
 };
 
 export function flashFor(done: unknown): Html | null {

@@ -1,13 +1,21 @@
 import type { Scope } from "../core/permissions.js";
 import { type Html, html } from "./html.js";
 
-/** A point in time as readable UTC text inside `<time>`, or `empty` when there is none. */
-export function time(value: number | string | null, empty = "—"): Html | string {
+/**
+ * A point in time as readable UTC text inside `<time>`, or `empty` when there is none; with `seconds`
+ * to the second (where seconds matter, as between retries).
+ */
+export function time(
+  value: number | string | null,
+  empty = "—",
+  options: { seconds?: boolean } = {},
+): Html | string {
   if (value === null) return empty;
   const date = new Date(value);
   const iso = date.toISOString();
+  const clock = iso.slice(11, options.seconds ? 19 : 16);
   // Date and time each stay on one line; a narrow column breaks between them, never inside a date.
-  return html`<time datetime="${iso}"><span class="nowrap">${iso.slice(0, 10)}</span> <span class="nowrap">${iso.slice(11, 16)} UTC</span></time>`;
+  return html`<time datetime="${iso}"><span class="nowrap">${iso.slice(0, 10)}</span> <span class="nowrap">${clock} UTC</span></time>`;
 }
 
 const UNITS: ReadonlyArray<[string, number]> = [

@@ -13,6 +13,10 @@ export interface SettingsForm {
   usageStatisticsEnabled: boolean;
   adminCanGenerateTokensForOthers: boolean;
   passwordBasicAuthEnabled: boolean;
+  /** "address" or "subnet" (see core/address-key). */
+  newAddressGranularity: string;
+  /** Days before expiry, largest first, separated by commas ("14, 7, 1"); empty turns warnings off. */
+  expiryWarningDays: string;
 }
 
 export function settingsForm(settings: Settings): SettingsForm {
@@ -24,8 +28,15 @@ export function settingsForm(settings: Settings): SettingsForm {
     usageStatisticsEnabled: settings.usageStatisticsEnabled,
     adminCanGenerateTokensForOthers: settings.adminCanGenerateTokensForOthers,
     passwordBasicAuthEnabled: settings.passwordBasicAuthEnabled,
+    newAddressGranularity: settings.newAddressGranularity,
+    expiryWarningDays: settings.expiryWarningDays.join(", "),
   };
 }
+
+const GRANULARITIES: ReadonlyArray<[string, string]> = [
+  ["address", "Each new address"],
+  ["subnet", "Each new network (/24 for IPv4, /64 for IPv6)"],
+];
 
 const CHECKS: ReadonlyArray<[keyof SettingsForm, string, string]> = [
   [
@@ -83,6 +94,17 @@ ${options.error ? notice("error", options.error) : ""}
   <label for="set-${key}">${label}</label></div>
   <p id="set-${key}-hint" class="hint indent">${hint}</p>`,
   )}
+  <fieldset>
+    <legend>Notifications</legend>
+    <label for="set-granularity">Alert when a token is used from</label>
+    <select id="set-granularity" name="newAddressGranularity" aria-describedby="set-granularity-hint">
+      ${GRANULARITIES.map(([value, label]) => html`<option value="${value}"${form.newAddressGranularity === value ? html` selected` : ""}>${label}</option>`)}
+    </select>
+    <p id="set-granularity-hint" class="hint">The first use from there records a <code>token.used.new-ip</code> event and notifies the webhooks that ask for it. Networks suit clients whose address changes within one provider.</p>
+    <label for="set-warning-days">Expiry warnings (days before expiry)</label>
+    <input id="set-warning-days" name="expiryWarningDays" type="text" inputmode="numeric" value="${form.expiryWarningDays}" aria-describedby="set-warning-days-hint">
+    <p id="set-warning-days-hint" class="hint">Whole numbers of days from 1 to 365, separated by commas, e.g. <code>14, 7, 1</code>: one <code>token.expiring</code> notice per token at each, and a warning on the owner's token page. Empty: no warnings.</p>
+  </fieldset>
   <p><button type="submit">Save policy</button></p>
 </form>`,
   );

@@ -53,6 +53,7 @@ ${
         `Tokens of ${user.id}`,
         (t) =>
           html`<a class="button danger" href="${base}/tokens/${t.id}/revoke">Revoke<span class="visually-hidden"> ${t.name}</span></a>`,
+        { addressesHref: (t) => `${base}/tokens/${t.id}/addresses` },
       )}
 <p><a class="button danger" href="${base}/tokens/revoke-all">Revoke all tokens of ${user.id}</a></p>`
 }

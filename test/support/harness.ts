@@ -36,13 +36,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** An in-memory Steward (SQLite :memory:, manual clock) for `app.inject()` tests. */
+/**
+ * An in-memory Steward (SQLite :memory:, manual clock) for `app.inject()` tests. With `store`, on that
+ * store instead (migrated here, closed by `close()`): several instances can share one database.
+ */
 export async function createTestApp(
-  options: { config?: Partial<Config>; clock?: ManualClock } = {},
+  options: { config?: Partial<Config>; clock?: ManualClock; store?: Store } = {},
 ): Promise<TestApp> {
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1, 12));
   const config = loadConfig({}, { usageFlushMs: 60_000, ...options.config });
-  const store = SqliteStore.open(":memory:");
+  const store = options.store ?? SqliteStore.open(":memory:");
   await store.migrate();
   const services = await buildServices({
     store,

@@ -19,6 +19,8 @@ export function apiTokenLeakRoutes(api: FastifyInstance, services: Services): vo
   const limiter = new FailureLimiter(
     { maxFailures: LEAK_REPORTS_PER_WINDOW, windowMs: LEAK_REPORT_WINDOW_MS },
     clock,
+    // Shared through the database, like the authentication counters: one budget for all instances.
+    store,
   );
 
   api.post<{ Body: { tokens: string[] } }>(
@@ -26,10 +28,10 @@ export function apiTokenLeakRoutes(api: FastifyInstance, services: Services): vo
     {
       // No credentials and no crumb: the reporter is usually not a user, and the values are the proof.
       config: { public: true, crumbExempt: true, documentedErrors: [429] },
-      // Counted before parsing, so malformed floods are limited too.
+      // Counted before parsing, so malformed floods are limited too. Every report counts; the count the
+      // write returns says whether this one is beyond the limit.
       onRequest: async (request) => {
-        const key = `leak:${request.ip}`;
-        const retryAfter = limiter.retryAfterSeconds(key);
+        const retryAfter = await limiter.recordFailure(`leak:${request.ip}`);
         if (retryAfter > 0) {
           throw new StewardError(
             "rate_limited",
@@ -39,7 +41,6 @@ export function apiTokenLeakRoutes(api: FastifyInstance, services: Services): vo
             },
           );
         }
-        limiter.recordFailure(key);
       },
       schema: {
         summary: "Report leaked token values",

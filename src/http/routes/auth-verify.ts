@@ -49,12 +49,13 @@ function originalRequest(request: FastifyRequest): string | undefined {
  * address or it lacks a scope required by `?scope=`. Any method: Traefik forwards the original one.
  */
 export function authVerifyRoutes(app: FastifyInstance, services: Services): void {
-  const { config, clock } = services.deps;
+  const { config, clock, store } = services.deps;
   const tokens = new TokenAuthenticator(
     services.verifier,
     new FailureLimiter(
       { maxFailures: config.authFailuresPerIp, windowMs: config.authFailureWindowMs },
       clock,
+      store,
     ),
   );
 

@@ -25,6 +25,7 @@ import { jenkinsIdentityRoutes } from "./jenkins-identity.js";
 import { jenkinsTokenMethodRoutes } from "./jenkins-token-methods.js";
 import { loginRoutes } from "./login.js";
 import { uiAccountPasswordRoutes } from "./ui-account-password.js";
+import { uiAccountServiceAccountRoutes } from "./ui-account-service-accounts.js";
 import { uiAccountTokenRoutes } from "./ui-account-tokens.js";
 import { uiBasicRoutes } from "./ui-basic.js";
 import { uiManageAuditRoutes } from "./ui-manage-audit.js";
@@ -32,6 +33,23 @@ import { uiManageLegacyRoutes } from "./ui-manage-legacy.js";
 import { uiManageSettingsRoutes } from "./ui-manage-settings.js";
 import { uiManageUserRoutes } from "./ui-manage-user.js";
 import { uiManageUsersRoutes } from "./ui-manage-users.js";
+import { uiManageWebhookRoutes } from "./ui-manage-webhooks.js";
+
+/**
+ * The signed-in pages of the web UI: my account (/account) and administration (/manage). Tests walk
+ * this list to check every form route (e.g. that each POST needs its crumb).
+ */
+export const UI_ROUTES: ReadonlyArray<(app: FastifyInstance, services: Services) => void> = [
+  uiAccountTokenRoutes,
+  uiAccountServiceAccountRoutes,
+  uiAccountPasswordRoutes,
+  uiManageUsersRoutes,
+  uiManageUserRoutes,
+  uiManageLegacyRoutes,
+  uiManageSettingsRoutes,
+  uiManageWebhookRoutes,
+  uiManageAuditRoutes,
+];
 
 /** Every route of the server, by area. */
 export function registerRoutes(app: FastifyInstance, services: Services): void {
@@ -41,14 +59,7 @@ export function registerRoutes(app: FastifyInstance, services: Services): void {
   jenkinsTokenMethodRoutes(app, services);
   loginRoutes(app, services);
   uiBasicRoutes(app, services);
-  // The web UI: my account (/account) and administration (/manage).
-  uiAccountTokenRoutes(app, services);
-  uiAccountPasswordRoutes(app, services);
-  uiManageUsersRoutes(app, services);
-  uiManageUserRoutes(app, services);
-  uiManageLegacyRoutes(app, services);
-  uiManageSettingsRoutes(app, services);
-  uiManageAuditRoutes(app, services);
+  for (const register of UI_ROUTES) register(app, services);
   // The REST API under /api/v1: one encapsulated plugin (access rules, strict validation, OpenAPI).
   registerApiV1(app, services, [
     apiMeRoutes,

@@ -1,24 +1,29 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { LRUCache } from "lru-cache";
+import { parseCidrList } from "../../core/cidr.js";
 import { invalid, notFound, type StewardError } from "../../core/errors.js";
 import type { Services } from "../../service/services.js";
 import type { NewTokenRequest } from "../../service/tokens.js";
 import { tokenView } from "../../service/views.js";
 import type { TokenRecord, UserRecord } from "../../store/store.js";
-import { html } from "../../ui/html.js";
 import type { PageContext } from "../../ui/layout.js";
-import { confirmPage } from "../../ui/pages-confirm.js";
 import {
   EMPTY_TOKEN_FORM,
+  type ManagedAccount,
   type NewTokenForm,
+  splitCidrs,
   tokenAlreadyCreatedPage,
   tokenCreatedPage,
   tokensPage,
 } from "../../ui/pages-tokens.js";
 import { sendPage } from "./ui-basic.js";
 import { accountPage, attempt, field, fieldList, seeOther } from "./ui-support.js";
+import { tokenActionRoutes } from "./ui-token-actions.js";
 
 type TokenRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Service accounts listed on one's token page (the rest are reachable by their path). */
+const MANAGED_SHOWN = 50;
 
 /** The "Add new Token" form as submitted, and the token request it stands for or why it is wrong. */
 export function readTokenForm(
@@ -28,6 +33,7 @@ export function readTokenForm(
     name: field(body, "name"),
     expiresInDays: field(body, "expiresInDays").trim(),
     scopes: fieldList(body, "scopes"),
+    allowedCidrs: field(body, "allowedCidrs"),
   };
   let expiresInSeconds: number | null = null;
   if (form.expiresInDays !== "") {
@@ -39,7 +45,12 @@ export function readTokenForm(
   }
   // No box ticked means no restriction (Jenkins' tokens have none); an empty list would allow nothing.
   const scopes = form.scopes.length > 0 ? form.scopes : null;
-  return { form, request: { name: form.name, expiresInSeconds, scopes } };
+  // Likewise an empty allow-list means "from anywhere", never "from nowhere".
+  const cidrs = splitCidrs(form.allowedCidrs);
+  const parsed = parseCidrList(cidrs);
+  if (!parsed.ok) return { form, error: invalid(`Allowed addresses: ${parsed.error}`) };
+  const allowedCidrs = parsed.cidrs.length > 0 ? parsed.cidrs : null;
+  return { form, request: { name: form.name, expiresInSeconds, scopes, allowedCidrs } };
 }
 
 /**
@@ -137,11 +148,23 @@ export function uiAccountTokenRoutes(app: FastifyInstance, services: Services): 
       errorIn?: "add" | "rename";
     } = {},
   ): Promise<FastifyReply> {
-    const tokens = await services.tokens.list(context.principal.userId);
+    const me = await services.users.get(context.principal.userId);
+    const tokens = await services.tokens.list(me.id);
+    // The owner hears about the expiry of the service accounts' tokens too (SPEC: the warning names them).
+    const warnings = services.expiry.warningsFor(me, tokens);
+    const managed: ManagedAccount[] = [];
+    for (const account of (await services.users.managedBy(me.id)).slice(0, MANAGED_SHOWN)) {
+      const theirs = await services.tokens.list(account.id);
+      managed.push({ account, tokens: theirs.length });
+      warnings.push(...services.expiry.warningsFor(account, theirs));
+    }
+    warnings.sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0));
     const page = tokensPage(context, {
       tokens: tokens.map((t) => tokenView(t, services.usage)),
       now: clock.now(),
       settings: services.deps.settings.current,
+      warnings,
+      managed,
       nonce: SubmittedForms.nonce(services),
       form: options.form ?? EMPTY_TOKEN_FORM,
       error: options.error?.message ?? null,
@@ -194,27 +217,20 @@ export function uiAccountTokenRoutes(app: FastifyInstance, services: Services): 
     return seeOther(reply, "/account/tokens?done=renamed");
   });
 
-  app.get("/account/tokens/:id/revoke", async (request: TokenRequest, reply) => {
-    const context = await accountPage(request, reply, services);
-    const token = await ownToken(context, request.params.id);
-    return sendPage(
-      reply,
-      confirmPage(context, {
-        title: "Revoke token",
-        section: "tokens",
-        question: html`<p>Revoke the token <strong class="token-name">${token.name}</strong>?</p>
-<p>Every script or tool that uses it is refused from now on. This cannot be undone.</p>`,
-        action: `/account/tokens/${token.id}/revoke`,
-        confirmLabel: "Revoke token",
-        cancelHref: "/account/tokens",
-      }),
-    );
-  });
-
-  app.post("/account/tokens/:id/revoke", async (request: TokenRequest, reply) => {
-    const context = await accountPage(request, reply, services);
-    const token = await ownToken(context, request.params.id);
-    if (!(await services.tokens.revoke(request.actor, token))) throw notFound("Token");
-    return seeOther(reply, "/account/tokens?done=revoked");
+  // Rotate, revoke and "from where" for my own tokens.
+  tokenActionRoutes(app, services, {
+    route: "/account/tokens/:id",
+    tokenParam: "id",
+    actions: ["rotate", "revoke", "addresses"],
+    resolve: async (request, reply) => {
+      const context = await accountPage(request, reply, services);
+      const owner = await services.users.get(context.principal.userId);
+      return {
+        context,
+        owner,
+        place: { listHref: "/account/tokens", listLabel: "API tokens", ownerId: owner.id, section: "tokens" },
+        tokensPath: "/account/tokens",
+      };
+    },
   });
 }

@@ -12,6 +12,7 @@ import { userPage } from "../../ui/pages-user.js";
 import { generateFromForm, SubmittedForms } from "./ui-account-tokens.js";
 import { sendPage } from "./ui-basic.js";
 import { adminPage, attempt, field, seeOther } from "./ui-support.js";
+import { tokenActionRoutes } from "./ui-token-actions.js";
 
 type UserRequest = FastifyRequest<{ Params: { id: string } }>;
 type UserTokenRequest = FastifyRequest<{ Params: { id: string; tokenId: string } }>;
@@ -169,6 +170,24 @@ export function uiManageUserRoutes(app: FastifyInstance, services: Services): vo
     const user = await services.users.get(request.params.id);
     await services.tokens.revokeAll(request.actor, user, null);
     return seeOther(reply, `${base(user)}?done=revoked-all`);
+  });
+
+  // Who used a token, from where, and when it changed: its addresses and its recent events.
+  tokenActionRoutes(app, services, {
+    route: "/manage/users/:id/tokens/:tokenId",
+    tokenParam: "tokenId",
+    actions: ["addresses"],
+    showEvents: true,
+    resolve: async (request, reply) => {
+      const context = await adminPage(request, reply, services);
+      const user = await services.users.get((request.params as { id: string }).id);
+      return {
+        context,
+        owner: user,
+        place: { listHref: base(user), listLabel: user.id, ownerId: user.id, section: "manage" },
+        tokensPath: `${base(user)}/tokens`,
+      };
+    },
   });
 
   function refuseSelf(request: FastifyRequest, user: UserRecord): void {

@@ -169,12 +169,38 @@ function auditNotifications(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Failed-authentication counters in the database (SPEC §7: rate-limit state is shared), so that N
+ * instances behind a load balancer give an attacker one budget, not N, and a restart resets nothing.
+ * One row per key and fixed window; counts are added, never overwritten.
+ */
+function authFailures(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("auth_failures")
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("window_start", "bigint", (c) => c.notNull())
+        .addColumn("window_end", "bigint", (c) => c.notNull())
+        .addColumn("failures", "integer", (c) => c.notNull())
+        .addPrimaryKeyConstraint("auth_failures_pk", ["key", "window_start"])
+        .execute();
+      await db.schema
+        .createIndex("auth_failures_window_end")
+        .on("auth_failures")
+        .column("window_end")
+        .execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
       return {
         "0001_initial": initial(dialect),
         "0002_audit_notifications": auditNotifications(dialect),
+        "0003_auth_failures": authFailures(),
       };
     },
   };

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../../test/support/harness.js";
+
+const IP = "127.0.0.1";
+const basic = (user: string, secret: string) =>
+  `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
+
+describe("TokenVerifier", () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it("answers a cached token at once, and a token not yet cached only through verify", async () => {
+    t = await createTestApp();
+    await t.addUser("alice", "correct horse battery staple");
+    const { value, id } = await t.addToken("alice");
+    const verifier = t.services.verifier;
+    expect(verifier.verifyCached("alice", value, IP)).toBeUndefined();
+    expect(await verifier.verify("alice", value, IP)).toMatchObject({ ok: true, tokenId: id });
+    expect(verifier.verifyCached("alice", value, IP)).toMatchObject({ ok: true, tokenId: id });
+    expect(verifier.verifyCached("ALICE", value, IP)).toMatchObject({ ok: true, tokenId: id });
+    expect(verifier.verifyCached("bob", value, IP)).toEqual({ ok: false, reason: "unknown" });
+    expect(verifier.verifyCached("alice", `${value.slice(0, -1)}x`, IP)).toEqual({
+      ok: false,
+      reason: "unknown",
+    });
+    expect(verifier.misses).toBe(1);
+  });
+
+  it("matches a cached token only in its own format: the bare secret of an `11…` token is not that token", async () => {
+    t = await createTestApp();
+    await t.addUser("alice", "correct horse battery staple");
+    const { value } = await t.addToken("alice", { format: "jenkins" });
+    const bare = value.slice(2);
+    const whoAmI = (secret: string) =>
+      t!.app.inject({
+        method: "GET",
+        url: "/whoAmI/api/json",
+        headers: { authorization: basic("alice", secret) },
+      });
+
+    expect((await whoAmI(value)).json()).toMatchObject({ authenticated: true, name: "alice" });
+    // Now cached under the hash both values share.
+    expect(t.services.verifier.verifyCached("alice", bare, IP)).toEqual({ ok: false, reason: "unknown" });
+    expect(await t.services.verifier.verify("alice", bare, IP)).toEqual({ ok: false, reason: "unknown" });
+    expect((await whoAmI(bare)).statusCode).toBe(401);
+    expect((await whoAmI(value)).json()).toMatchObject({ authenticated: true, name: "alice" });
+  });
+});
