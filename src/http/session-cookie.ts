@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ActiveSession, SESSION_COOKIE } from "../auth/sessions.js";
+import { computeCrumb } from "../core/crumb.js";
 import type { Services } from "../service/services.js";
 
 function isSecure(request: FastifyRequest, services: Services): boolean {
@@ -36,4 +37,14 @@ export async function ensureSession(
   setSessionCookie(request, reply, services, session);
   request.session = session;
   return session;
+}
+
+/** A crumb for this request's session (started if needed) and user: what forms and the crumb issuer hand out. */
+export async function issueCrumb(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+): Promise<string> {
+  const session = await ensureSession(request, reply, services);
+  return computeCrumb(services.crumbSecret, request.principal.userId, session.id);
 }

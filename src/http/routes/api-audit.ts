@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { auditEventView } from "../../service/audit.js";
 import type { Services } from "../../service/services.js";
-import type { AuditEvent } from "../../store/store.js";
 import { decodeCursor, encodeCursor, isoParam } from "../api-paging.js";
 import { PAGE_QUERY_PROPERTIES, pageOf } from "../api-schemas.js";
 
@@ -12,24 +12,6 @@ interface AuditListQuery {
   until?: string;
   cursor?: string;
   limit: number;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** An audit event as the API shows it (SPEC §4.2 `Event`). */
-export function eventView(event: AuditEvent) {
-  return {
-    id: event.id,
-    at: iso(event.at),
-    action: event.action,
-    actor: { userId: event.actorUserId, tokenId: event.actorTokenId },
-    target: { userId: event.targetUserId, tokenId: event.targetTokenId },
-    ip: event.ip,
-    userAgent: event.userAgent,
-    outcome: event.outcome,
-    requestId: event.requestId,
-    details: event.details,
-  };
 }
 
 /** GET /api/v1/audit: the audit log, newest first, administrators only. */
@@ -79,7 +61,7 @@ export function apiAuditRoutes(api: FastifyInstance, services: Services): void {
       const items = events.slice(0, limit);
       const last = items.at(-1);
       return {
-        items: items.map(eventView),
+        items: items.map(auditEventView),
         next: events.length > limit && last ? encodeCursor([last.id]) : null,
       };
     },

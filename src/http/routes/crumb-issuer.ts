@@ -1,9 +1,9 @@
-import type { FastifyInstance } from "fastify";
-import { CRUMB_FIELD, computeCrumb } from "../../core/crumb.js";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { CRUMB_FIELD } from "../../core/crumb.js";
 import { StewardError } from "../../core/errors.js";
 import type { Services } from "../../service/services.js";
 import { sendJenkinsJson } from "../jenkins-reply.js";
-import { ensureSession } from "../session-cookie.js";
+import { issueCrumb } from "../session-cookie.js";
 
 const CRUMB_CLASS = "hudson.security.csrf.DefaultCrumbIssuer";
 
@@ -25,16 +25,21 @@ function answerXpath(xpath: string, crumb: string): string | null {
 
 /** GET /crumbIssuer/api/json|xml: a crumb bound to the caller's session (created if needed) and user. */
 export function crumbIssuerRoutes(app: FastifyInstance, services: Services): void {
+  // Crumb answers are never framed, sniffed or cached (as Jenkins' crumb issuer).
+  async function crumbWithHeaders(request: FastifyRequest, reply: FastifyReply): Promise<string> {
+    const crumb = await issueCrumb(request, reply, services);
+    reply
+      .header("X-Frame-Options", "deny")
+      .header("X-Content-Type-Options", "nosniff")
+      .header("Cache-Control", "no-store");
+    return crumb;
+  }
+
   app.get<{ Querystring: Record<string, string | undefined> }>(
     "/crumbIssuer/api/json",
     async (request, reply) => {
       if (request.query.jsonp !== undefined) throw new StewardError("forbidden", "jsonp is not supported.");
-      const session = await ensureSession(request, reply, services);
-      const crumb = computeCrumb(services.crumbSecret, request.principal.userId, session.id);
-      reply
-        .header("X-Frame-Options", "deny")
-        .header("X-Content-Type-Options", "nosniff")
-        .header("Cache-Control", "no-store");
+      const crumb = await crumbWithHeaders(request, reply);
       return sendJenkinsJson(reply, { _class: CRUMB_CLASS, crumb, crumbRequestField: CRUMB_FIELD });
     },
   );
@@ -42,12 +47,7 @@ export function crumbIssuerRoutes(app: FastifyInstance, services: Services): voi
   app.get<{ Querystring: Record<string, string | undefined> }>(
     "/crumbIssuer/api/xml",
     async (request, reply) => {
-      const session = await ensureSession(request, reply, services);
-      const crumb = computeCrumb(services.crumbSecret, request.principal.userId, session.id);
-      reply
-        .header("X-Frame-Options", "deny")
-        .header("X-Content-Type-Options", "nosniff")
-        .header("Cache-Control", "no-store");
+      const crumb = await crumbWithHeaders(request, reply);
       const xpath = request.query.xpath;
       if (xpath !== undefined) {
         const answer = answerXpath(xpath, crumb);

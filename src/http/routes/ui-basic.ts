@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { computeCrumb } from "../../core/crumb.js";
 import type { Services } from "../../service/services.js";
 import type { Html } from "../../ui/html.js";
 import type { PageContext } from "../../ui/layout.js";
 import { homePage, loginPage } from "../../ui/pages-login.js";
-import { ensureSession } from "../session-cookie.js";
+import { issueCrumb } from "../session-cookie.js";
 import { safeRedirect } from "./login.js";
 
 const STATIC_FILES: Record<string, { type: string; body: Buffer }> = {
@@ -25,7 +24,7 @@ export async function pageContext(
   reply: FastifyReply,
   services: Services,
 ): Promise<PageContext> {
-  const session = await ensureSession(request, reply, services);
+  const crumb = await issueCrumb(request, reply, services);
   // The first admin keeps a warning on every page until the printed initial password is changed.
   const user =
     request.principal.authenticatedBy === "session"
@@ -33,7 +32,7 @@ export async function pageContext(
       : null;
   return {
     principal: request.principal,
-    crumb: computeCrumb(services.crumbSecret, request.principal.userId, session.id),
+    crumb,
     mustChangePassword: user?.mustChangePassword ?? false,
   };
 }
