@@ -57,8 +57,14 @@ const settings = {
   defaultCacheSize: 10_000,
   /** Distinct tokens sent once each to fill that cache (fewer in quick mode: a smoke test). */
   fillTokens: envInt("BENCH_FILL_TOKENS", QUICK ? 2_000 : 20_000),
-  starts: envInt("BENCH_STARTS", QUICK ? 2 : 3),
+  starts: envInt("BENCH_STARTS", QUICK ? 1 : 3),
   seed: `bench-${Date.now()}`,
+  /**
+   * BENCH_BASELINE_DIST=/path/to/an/older/dist: also load that build (anonymous, cache hit, cache miss on
+   * a copy of the big store) in the same rounds, to see what a change did. It must resolve node_modules
+   * and ../public, e.g. node_modules/.cache/steward-bench/dist with a `public` link beside it.
+   */
+  baselineDist: process.env.BENCH_BASELINE_DIST ?? null,
   /** BENCH_ONLY=bare-fastify,token-hit-big,…: only these scenarios (and phases: startup, creation, memory). */
   only: (process.env.BENCH_ONLY ?? "")
     .split(",")
@@ -161,10 +167,16 @@ function stewardEnv(store: Store, extra: Record<string, string> = {}): Record<st
   });
 }
 
-async function startSteward(name: string, root: string, store: Store, extra: Record<string, string> = {}) {
+async function startSteward(
+  name: string,
+  root: string,
+  store: Store,
+  extra: Record<string, string> = {},
+  cli = CLI,
+) {
   return startServer({
     name,
-    args: [CLI, "serve"],
+    args: [cli, "serve"],
     env: stewardEnv(store, extra),
     cwd: ROOT,
     logFile: join(root, `${name.replace(/[^a-z0-9]+/gi, "-")}-${Date.now()}.log`),
@@ -257,11 +269,11 @@ async function main(): Promise<void> {
 
     // Start-up, small and big store in turn: each start opens the database, checks migrations and listens.
     // The stores were just written, so they are in the page cache, as on a running host.
-    const startups: { store: string; ms: number; cpuMs: number }[] = [];
+    const startups: { store: string; ms: number; cpuMs: number; rssBytes: number }[] = [];
     for (let i = 0; i < (wanted("startup") ? settings.starts : 0); i++) {
       for (const store of [small, big]) {
         const s = await startSteward(`steward-${store.label}-start`, root, store);
-        startups.push({ store: store.label, ms: s.startupMs, cpuMs: s.startupCpuMs });
+        startups.push({ store: store.label, ms: s.startupMs, cpuMs: s.startupCpuMs, rssBytes: s.rssBytes() });
         await s.stop();
       }
     }
@@ -289,6 +301,21 @@ async function main(): Promise<void> {
       STEWARD_LOG_LEVEL: "info",
     });
     servers.push(bareHttp, bareFastify, stewardSmall, stewardBig, stewardInfo);
+    let baseline: ServerProcess | null = null;
+    if (settings.baselineDist) {
+      const copy: Store = { ...big, dir: join(root, "big-baseline") };
+      cpSync(big.dir, copy.dir, { recursive: true });
+      try {
+        const cli = join(settings.baselineDist, "cli", "main.js");
+        baseline = await startSteward("steward-baseline", root, copy, {}, cli);
+        servers.push(baseline);
+      } catch (error) {
+        // E.g. the baseline predates a migration of this build's store: it refuses to open it.
+        const reason =
+          error instanceof Error ? error.message.split("\n").slice(0, 2).join(" ") : String(error);
+        log(`baseline skipped: ${reason}`);
+      }
+    }
 
     const hitBig = seeded(big, 0);
     const hitSmall = seeded(small, 0);
@@ -383,6 +410,36 @@ async function main(): Promise<void> {
       },
     ];
 
+    if (baseline) {
+      const server = () => baseline!;
+      allScenarios.push(
+        {
+          key: "baseline-anonymous-big",
+          label: `baseline anonymous (${big.label})`,
+          server,
+          steward: true,
+          spec: () => ({ path: WHOAMI, verify: anonymous }),
+        },
+        {
+          key: "baseline-token-hit-big",
+          label: `baseline token, cache hit (${big.label})`,
+          server,
+          steward: true,
+          spec: () => ({
+            path: WHOAMI,
+            headers: { authorization: basic(hitBig.user, hitBig.value) },
+            verify: authenticatedAs(hitBig.user),
+          }),
+        },
+        {
+          key: "baseline-token-miss-big",
+          label: `baseline token, cache miss (${big.label})`,
+          server,
+          steward: true,
+          spec: () => ({ path: WHOAMI, rotatingHeaders: missBig, verify: anyAuthenticated }),
+        },
+      );
+    }
     const scenarios = allScenarios.filter((s) => wanted(s.key));
 
     // Each scenario answers correctly before anything is timed.
