@@ -30,6 +30,9 @@ import type {
   WebhookRecord,
 } from "./store.js";
 
+/** Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement). */
+const IN_LIST_CHUNK = 10_000;
+
 type Trx = Transaction<Database>;
 
 function parseJsonList<T extends string>(text: string | null, accept: (v: string) => v is T): T[] | null {
@@ -568,11 +571,19 @@ export abstract class KyselyStore implements Store {
       .sort((a, b) => byId(a, b) || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
     if (deltas.length === 0) return;
     const tokenIds = [...new Set(deltas.map((d) => d.tokenId))];
-    const stored = await trx
-      .selectFrom("token_addresses")
-      .select(["token_id", "ip"])
-      .where("token_id", "in", tokenIds)
-      .execute();
+    const stored: { token_id: string; ip: string }[] = [];
+    // In chunks: SQLite refuses more than 32,766 bound values in one statement, and a busy flush
+    // interval can touch more tokens than that.
+    for (let i = 0; i < tokenIds.length; i += IN_LIST_CHUNK) {
+      const chunk = tokenIds.slice(i, i + IN_LIST_CHUNK);
+      stored.push(
+        ...(await trx
+          .selectFrom("token_addresses")
+          .select(["token_id", "ip"])
+          .where("token_id", "in", chunk)
+          .execute()),
+      );
+    }
     const known = new Map<string, { keys: Set<string>; ips: Set<string> }>();
     const knownOf = (tokenId: string) => {
       let entry = known.get(tokenId);
