@@ -1,10 +1,6 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
-import {
-  importJenkinsHome,
-  type JenkinsImportOptions,
-  type JenkinsImportReport,
-} from "../service/import-jenkins.js";
+import type { JenkinsImportOptions, JenkinsImportReport } from "../service/import-jenkins.js";
 import { CLI_ACTOR, type GlobalOptions, output, withServices } from "./context.js";
 
 /** Below this many users an import takes a blink; a bar would only flicker. */
@@ -93,6 +89,8 @@ export function registerImportJenkinsCommand(program: Command): void {
       const global = command.optsWithGlobals() as GlobalOptions;
       const progress = progressBar();
       let report: JenkinsImportReport;
+      // Loaded here, not at start: the XML parser is only needed by this command (faster `steward serve`).
+      const { importJenkinsHome } = await import("../service/import-jenkins.js");
       try {
         report = await withServices(global, (s) =>
           importJenkinsHome(s.deps, CLI_ACTOR, home, {

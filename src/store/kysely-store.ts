@@ -44,7 +44,7 @@ function parseJsonList<T extends string>(text: string | null, accept: (v: string
 const anyString = (v: string): v is string => true;
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
-function toUser(row: UsersTable): UserRecord {
+export function toUser(row: UsersTable): UserRecord {
   return {
     id: row.id,
     fullName: row.full_name,
@@ -94,6 +94,34 @@ function toToken(row: TokensTable): TokenRecord {
     graceUntil: num(row.grace_until),
     replacedBy: row.replaced_by,
   };
+}
+
+/** The owner's columns in a token lookup, prefixed `u_` so they do not clash with the token's. */
+export const OWNER_COLUMNS = [
+  "id",
+  "id_key",
+  "full_name",
+  "email",
+  "password_hash",
+  "roles",
+  "kind",
+  "owner_id",
+  "disabled",
+  "must_change_password",
+  "created_at",
+  "updated_at",
+] as const satisfies readonly (keyof UsersTable)[];
+
+type OwnerPrefixed = { [K in (typeof OWNER_COLUMNS)[number] as `u_${K}`]: UsersTable[K] };
+/** A token row joined with its owner's columns. */
+export type TokenOwnerRow = TokensTable & OwnerPrefixed;
+
+/** A token row joined with its owner's `u_`-prefixed columns → the token and its owner. */
+export function tokenWithOwner(row: TokenOwnerRow): TokenWithOwner {
+  const owner = Object.fromEntries(
+    OWNER_COLUMNS.map((column) => [column, row[`u_${column}`]]),
+  ) as unknown as UsersTable;
+  return { token: toToken(row), owner: toUser(owner) };
 }
 
 function fromToken(token: TokenRecord): TokensTable {
@@ -413,38 +441,11 @@ export abstract class KyselyStore implements Store {
       .selectFrom("tokens")
       .innerJoin("users", "users.id", "tokens.user_id")
       .selectAll("tokens")
-      .select([
-        "users.id as u_id",
-        "users.id_key as u_id_key",
-        "users.full_name as u_full_name",
-        "users.email as u_email",
-        "users.password_hash as u_password_hash",
-        "users.roles as u_roles",
-        "users.kind as u_kind",
-        "users.owner_id as u_owner_id",
-        "users.disabled as u_disabled",
-        "users.must_change_password as u_must_change_password",
-        "users.created_at as u_created_at",
-        "users.updated_at as u_updated_at",
-      ])
+      .select(OWNER_COLUMNS.map((column) => `users.${column} as u_${column}` as const))
       .where("tokens.hash", "=", hash)
       .executeTakeFirst();
-    if (!row) return null;
-    const owner = toUser({
-      id: row.u_id,
-      id_key: row.u_id_key,
-      full_name: row.u_full_name,
-      email: row.u_email,
-      password_hash: row.u_password_hash,
-      roles: row.u_roles,
-      kind: row.u_kind,
-      owner_id: row.u_owner_id,
-      disabled: row.u_disabled,
-      must_change_password: row.u_must_change_password,
-      created_at: row.u_created_at,
-      updated_at: row.u_updated_at,
-    });
-    return { token: toToken(row), owner };
+    // The mapped column list is beyond Kysely's inference; the shape is exactly OWNER_COLUMNS prefixed.
+    return row ? tokenWithOwner(row as unknown as TokenOwnerRow) : null;
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
