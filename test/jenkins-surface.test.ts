@@ -542,6 +542,7 @@ describe("identity endpoints", () => {
     expect(anonymous.statusCode).toBe(403);
     expect(anonymous.headers["www-authenticate"]).toBeUndefined();
     expect(anonymous.headers["x-jenkins"]).toBeDefined();
+    expect(anonymous.headers["x-jenkins-session"]).toBeDefined();
     expect(anonymous.body).toContain("/login?from=");
   });
 
@@ -559,6 +560,7 @@ describe("identity endpoints", () => {
     const response = await t.app.inject({ url: "/" });
     expect(response.statusCode).toBe(200);
     expect(response.headers["x-jenkins"]).toMatch(/^\d+\.\d+/);
+    expect(response.headers["x-jenkins-session"]).toMatch(/^[0-9a-f]{8}$/);
   });
 });
 

@@ -9,7 +9,7 @@ import { ANONYMOUS } from "../core/permissions.js";
 import type { Services } from "../service/services.js";
 import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { handleError } from "./errors.js";
-import { JENKINS_VERSION } from "./jenkins-headers.js";
+import { setJenkinsHeaders } from "./jenkins-headers.js";
 import { registerRoutes } from "./routes/index.js";
 import { surfaceOf } from "./surface.js";
 import "./types.js";
@@ -90,7 +90,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     reply.header("X-Content-Type-Options", "nosniff");
     reply.header("Referrer-Policy", "same-origin");
     if (surfaceOf(request.url) !== "api") {
-      reply.header("X-Jenkins", JENKINS_VERSION);
+      setJenkinsHeaders(reply);
       reply.header("X-Frame-Options", "deny");
       reply.header(
         "Content-Security-Policy",

@@ -4,7 +4,7 @@ import { ANONYMOUS } from "../core/permissions.js";
 import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
 import { errorPage } from "../ui/pages-error.js";
-import { JENKINS_VERSION } from "./jenkins-headers.js";
+import { setJenkinsHeaders } from "./jenkins-headers.js";
 import { surfaceOf } from "./surface.js";
 
 export const REALM = 'Basic realm="Steward"';
@@ -108,7 +108,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
       .send({ error: { code: known.code, message: known.message } });
     return;
   }
-  reply.header("X-Jenkins", JENKINS_VERSION);
+  setJenkinsHeaders(reply);
   if (surface === "ui") {
     if (known.code === "login_required") {
       // A browser on a page that needs a sign-in goes to the sign-in form and comes back afterwards.
