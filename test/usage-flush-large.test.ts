@@ -24,7 +24,13 @@ describe("a usage flush touching more tokens than SQLite binds in one statement"
       await store.addUsage(
         all.map((t) => ({ tokenId: t.id, count: 2, lastUsedAt: at })),
         {
-          deltas: all.map((t) => ({ tokenId: t.id, ip: "10.0.0.1", count: 2, firstSeenAt: at, lastSeenAt: at })),
+          deltas: all.map((t) => ({
+            tokenId: t.id,
+            ip: "10.0.0.1",
+            count: 2,
+            firstSeenAt: at,
+            lastSeenAt: at,
+          })),
           granularity: "address",
           keepPerToken: 20,
         },
