@@ -143,23 +143,7 @@ describe("POST /api/v1/tokens", () => {
   });
 
   it("keeps the policy's maximum lifetime and default lifetime", async () => {
-    await t.store.updateSettings(
-      { maxTokenLifetimeSeconds: 3600, defaultTokenLifetimeSeconds: 600 },
-      {
-        at: t.clock.now(),
-        action: "settings.updated",
-        actorUserId: null,
-        actorTokenId: null,
-        targetUserId: null,
-        targetTokenId: null,
-        ip: null,
-        userAgent: null,
-        outcome: "success",
-        requestId: null,
-        details: {},
-      },
-    );
-    await t.services.deps.settings.reload();
+    await t.updateSettings({ maxTokenLifetimeSeconds: 3600, defaultTokenLifetimeSeconds: 600 });
     const tooLong = await api("POST", "/api/v1/tokens", alice, { expiresIn: 7200 });
     expect(tooLong.statusCode).toBe(400);
     expect(errorOf(tooLong).message).toContain("at most 3600 seconds");

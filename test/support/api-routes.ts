@@ -231,23 +231,7 @@ export async function createWorld(): Promise<World> {
   await t.addUser("alice", PASSWORDS.alice!);
   await t.addUser("bob", PASSWORDS.bob!);
   // So that an admin's POST /users/{id}/tokens is allowed in the positive checks.
-  await t.store.updateSettings(
-    { adminCanGenerateTokensForOthers: true },
-    {
-      at: t.clock.now(),
-      action: "settings.updated",
-      actorUserId: null,
-      actorTokenId: null,
-      targetUserId: null,
-      targetTokenId: null,
-      ip: null,
-      userAgent: null,
-      outcome: "success",
-      requestId: null,
-      details: {},
-    },
-  );
-  await t.services.deps.settings.reload();
+  await t.updateSettings({ adminCanGenerateTokensForOthers: true });
   const cookie = await signIn(t.app, "root", PASSWORDS.root!);
   const session = await fetchCrumb(t.app, { cookie });
   const world: World = {

@@ -4,6 +4,7 @@ import { ManualClock } from "../../src/core/clock.js";
 import { createPasswordHasher } from "../../src/core/password.js";
 import { ANONYMOUS } from "../../src/core/permissions.js";
 import { systemRandom } from "../../src/core/random.js";
+import type { Settings } from "../../src/core/settings.js";
 import { createApp } from "../../src/http/app.js";
 import type { Actor } from "../../src/service/context.js";
 import { buildServices, type Services } from "../../src/service/services.js";
@@ -33,6 +34,8 @@ export interface TestApp {
     userId: string,
     request?: Parameters<Services["tokens"]["create"]>[2],
   ): Promise<{ value: string; id: string }>;
+  /** Changes the token policy as an admin would (with its audit event) and applies it at once. */
+  updateSettings(patch: Partial<Settings>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,22 @@ export async function createTestApp(
       const owner = await services.users.get(userId);
       const issued = await services.tokens.create(SYSTEM_ACTOR, owner, request);
       return { value: issued.value, id: issued.token.id };
+    },
+    async updateSettings(patch) {
+      await store.updateSettings(patch, {
+        at: clock.now(),
+        action: "settings.updated",
+        actorUserId: null,
+        actorTokenId: null,
+        targetUserId: null,
+        targetTokenId: null,
+        ip: null,
+        userAgent: null,
+        outcome: "success",
+        requestId: null,
+        details: { keys: Object.keys(patch) },
+      });
+      await services.deps.settings.reload();
     },
     async close() {
       await app.close();
