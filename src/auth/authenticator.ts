@@ -90,9 +90,8 @@ export class Authenticator {
     if (credentials.kind === "basic") {
       const { userId, secret } = credentials;
       // The hot path: a cached token is answered without a promise; only a miss waits for the database.
-      const check =
-        this.tokens.verifyCached(userId, secret, request.ip) ??
-        (await this.tokens.verify(userId, secret, request.ip));
+      const pending = this.tokens.verify(userId, secret, request.ip);
+      const check = pending instanceof Promise ? await pending : pending;
       if (check.ok) return { principal: check.principal, session };
       const principal = await this.basic(userId, secret, request.ip, check);
       return { principal, session };

@@ -1,7 +1,7 @@
 import { LRUCache } from "lru-cache";
 import { compileAllowList } from "../core/cidr.js";
 import type { Clock } from "../core/clock.js";
-import type { Principal, Scope } from "../core/permissions.js";
+import type { Principal } from "../core/permissions.js";
 import { parseToken, type TokenFormat } from "../core/token-format.js";
 import type { Invalidation, Store, TokenWithOwner } from "../store/store.js";
 import type { UsageRecorder } from "./usage-recorder.js";
@@ -15,7 +15,6 @@ interface CachedToken {
   /** The token stops working at this time (expiry, or end of a rotation grace); Infinity when never. */
   validUntil: number;
   expiresAt: number | null;
-  scopes: readonly Scope[] | null;
   allowsIp: ((ip: string) => boolean) | null;
   principal: Principal;
   /** The answer to a successful check, made once (the hot path allocates nothing for it). */
@@ -72,8 +71,11 @@ export class TokenVerifier {
     return this.cache.size;
   }
 
-  /** `user:token` (Basic): the token must belong to `userId`, as in Jenkins. */
-  verify(userId: string, value: string, ip: string): Promise<TokenCheck> {
+  /**
+   * `user:token` (Basic): the token must belong to `userId`, as in Jenkins. A cached token is answered
+   * at once (the hot path: no promise, no database); only a miss returns a promise of the lookup.
+   */
+  verify(userId: string, value: string, ip: string): TokenCheck | Promise<TokenCheck> {
     return this.check(value, userId.toLowerCase(), ip);
   }
 
@@ -81,28 +83,19 @@ export class TokenVerifier {
    * A token presented alone (`Authorization: Bearer`, forward auth, the library): its hash is unique,
    * so the value identifies its owner by itself. Same cache, expiry, allow-list and usage counting.
    */
-  verifyBearer(value: string, ip: string): Promise<TokenCheck> {
+  verifyBearer(value: string, ip: string): TokenCheck | Promise<TokenCheck> {
     return this.check(value, null, ip);
   }
 
-  /**
-   * `verify` for a token in the cache, answered at once (the hot path: no promise, no database);
-   * undefined when the token is not cached and `verify` must look it up.
-   */
-  verifyCached(userId: string, value: string, ip: string): TokenCheck | undefined {
-    const parsed = parseToken(value);
-    if (!parsed) return { ok: false, reason: "unknown" };
-    const entry = this.cached(parsed.hash, parsed.format);
-    return entry === undefined ? undefined : this.decide(entry, parsed.hash, userId.toLowerCase(), ip);
-  }
-
-  /** `ownerKey` null: any owner. */
-  private async check(value: string, ownerKey: string | null, ip: string): Promise<TokenCheck> {
+  /** Parses and hashes once; `ownerKey` null: any owner. */
+  private check(value: string, ownerKey: string | null, ip: string): TokenCheck | Promise<TokenCheck> {
     const parsed = parseToken(value);
     if (!parsed) return { ok: false, reason: "unknown" };
     const cached = this.cached(parsed.hash, parsed.format);
-    const entry = cached === undefined ? await this.load(parsed.hash, parsed.format) : cached;
-    return this.decide(entry, parsed.hash, ownerKey, ip);
+    if (cached !== undefined) return this.decide(cached, parsed.hash, ownerKey, ip);
+    return this.load(parsed.hash, parsed.format).then((entry) =>
+      this.decide(entry, parsed.hash, ownerKey, ip),
+    );
   }
 
   private decide(entry: CachedToken | null, hash: string, ownerKey: string | null, ip: string): TokenCheck {
@@ -172,7 +165,6 @@ export class TokenVerifier {
       format: token.format,
       validUntil,
       expiresAt: token.expiresAt,
-      scopes: token.scopes,
       allowsIp:
         token.allowedCidrs && token.allowedCidrs.length > 0 ? compileAllowList(token.allowedCidrs) : null,
       principal,
