@@ -198,6 +198,16 @@ export const SHARED_SCHEMAS = [
 ] as const;
 
 /** `{ items: [X], next }`: one page, and the cursor of the next one (null on the last page). */
+/** `{ items: [item] }`: a whole (unpaged) list of `item` schemas. */
+export function listOf<Item extends object>(item: Item) {
+  return {
+    type: "object",
+    required: ["items"],
+    properties: { items: { type: "array", items: item } },
+    additionalProperties: false,
+  } as const;
+}
+
 export function pageOf(itemRef: string, description = `A page of ${itemRef} objects.`) {
   return {
     type: "object",

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../service/services.js";
+import { listOf } from "../api-schemas.js";
 
 /** GET /api/v1/expiry-warnings: tokens of mine (or of a user I manage) close to expiry. */
 export function apiExpiryWarningsRoutes(api: FastifyInstance, services: Services): void {
@@ -23,41 +24,31 @@ export function apiExpiryWarningsRoutes(api: FastifyInstance, services: Services
           additionalProperties: false,
         },
         response: {
-          200: {
+          200: listOf({
             type: "object",
-            required: ["items"],
+            required: [
+              "tokenId",
+              "tokenName",
+              "userId",
+              "expiresAt",
+              "daysLeft",
+              "thresholdDays",
+              "humanOwnerId",
+            ],
             properties: {
-              items: {
-                type: "array",
-                items: {
-                  type: "object",
-                  required: [
-                    "tokenId",
-                    "tokenName",
-                    "userId",
-                    "expiresAt",
-                    "daysLeft",
-                    "thresholdDays",
-                    "humanOwnerId",
-                  ],
-                  properties: {
-                    tokenId: { type: "string" },
-                    tokenName: { type: "string" },
-                    userId: { type: "string", description: "The token's owner." },
-                    expiresAt: { type: "string", format: "date-time" },
-                    daysLeft: { type: "integer", minimum: 1, description: "Whole days left, rounded up." },
-                    thresholdDays: { type: "integer", description: "The smallest threshold it is within." },
-                    humanOwnerId: {
-                      type: ["string", "null"],
-                      description: "For a service account's token: the person who should act.",
-                    },
-                  },
-                  additionalProperties: false,
-                },
+              tokenId: { type: "string" },
+              tokenName: { type: "string" },
+              userId: { type: "string", description: "The token's owner." },
+              expiresAt: { type: "string", format: "date-time" },
+              daysLeft: { type: "integer", minimum: 1, description: "Whole days left, rounded up." },
+              thresholdDays: { type: "integer", description: "The smallest threshold it is within." },
+              humanOwnerId: {
+                type: ["string", "null"],
+                description: "For a service account's token: the person who should act.",
               },
             },
             additionalProperties: false,
-          },
+          }),
         },
       },
     },

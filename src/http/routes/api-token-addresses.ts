@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { ADDRESSES_PER_TOKEN } from "../../auth/usage-recorder.js";
 import type { Services } from "../../service/services.js";
 import { tokenAddresses } from "../../service/token-addresses.js";
-import { ID_PARAMS, type IdParams } from "../api-schemas.js";
+import { ID_PARAMS, type IdParams, listOf } from "../api-schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -22,27 +22,17 @@ export function apiTokenAddressesRoutes(api: FastifyInstance, services: Services
         operationId: "listTokenAddresses",
         params: ID_PARAMS,
         response: {
-          200: {
+          200: listOf({
             type: "object",
-            required: ["items"],
+            required: ["ip", "firstSeenAt", "lastSeenAt", "useCount"],
             properties: {
-              items: {
-                type: "array",
-                items: {
-                  type: "object",
-                  required: ["ip", "firstSeenAt", "lastSeenAt", "useCount"],
-                  properties: {
-                    ip: { type: "string" },
-                    firstSeenAt: { type: "string", format: "date-time" },
-                    lastSeenAt: { type: "string", format: "date-time" },
-                    useCount: { type: "integer", minimum: 1 },
-                  },
-                  additionalProperties: false,
-                },
-              },
+              ip: { type: "string" },
+              firstSeenAt: { type: "string", format: "date-time" },
+              lastSeenAt: { type: "string", format: "date-time" },
+              useCount: { type: "integer", minimum: 1 },
             },
             additionalProperties: false,
-          },
+          }),
         },
       },
     },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../service/services.js";
 import { webhookView } from "../../service/webhooks.js";
+import { listOf } from "../api-schemas.js";
 import { NEW_WEBHOOK_SCHEMA, WEBHOOK_SCHEMA } from "../api-webhook-schemas.js";
 
 const ACCESS = { access: { scope: "settings:write", admin: true } } as const;
@@ -17,12 +18,7 @@ export function apiWebhooksRoutes(api: FastifyInstance, services: Services): voi
         tags: ["webhooks"],
         operationId: "listWebhooks",
         response: {
-          200: {
-            type: "object",
-            required: ["items"],
-            properties: { items: { type: "array", items: WEBHOOK_SCHEMA } },
-            additionalProperties: false,
-          },
+          200: listOf(WEBHOOK_SCHEMA),
         },
       },
     },
