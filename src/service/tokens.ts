@@ -95,7 +95,7 @@ export class TokenService {
     const now = deps.clock.now();
     const format = request.format ?? "steward";
     const value = generateToken(format, deps.random);
-    const token: TokenRecord = {
+    const token = freshToken({
       id: deps.random.uuid(),
       userId: owner.id,
       name: normalizeTokenName(request.name, now),
@@ -103,14 +103,9 @@ export class TokenService {
       format,
       createdAt: now,
       expiresAt: resolveExpiry(request, deps.settings.current, now),
-      revokedAt: null,
-      lastUsedAt: null,
-      useCount: 0,
       scopes: resolveScopes(actor.principal, request.scopes),
       allowedCidrs: resolveCidrs(request.allowedCidrs),
-      graceUntil: null,
-      replacedBy: null,
-    };
+    });
     await deps.store.createToken(
       token,
       auditEvent(deps, actor, "token.created", { userId: owner.id, tokenId: token.id }, tokenDetails(token)),
@@ -129,7 +124,7 @@ export class TokenService {
     if (!parsed) throw invalid("The token value must be 11 followed by 32 lowercase hexadecimal characters.");
     const { deps } = this;
     const now = deps.clock.now();
-    const token: TokenRecord = {
+    const token = freshToken({
       id: deps.random.uuid(),
       userId: owner.id,
       name: normalizeTokenName(name, now),
@@ -137,14 +132,9 @@ export class TokenService {
       format: "jenkins",
       createdAt: now,
       expiresAt: resolveExpiry({}, deps.settings.current, now),
-      revokedAt: null,
-      lastUsedAt: null,
-      useCount: 0,
       scopes: resolveScopes(actor.principal, null),
       allowedCidrs: null,
-      graceUntil: null,
-      replacedBy: null,
-    };
+    });
     const inUse = new StewardError("conflict", "This token value is already in use.");
     if (await deps.store.findTokenByHash(parsed.hash)) throw inUse;
     const event = auditEvent(
@@ -241,19 +231,18 @@ export class TokenService {
     const format = token.format === "jenkins" ? "jenkins" : "steward";
     const value = generateToken(format, deps.random);
     const lifetime = token.expiresAt === null ? null : token.expiresAt - token.createdAt;
-    const next: TokenRecord = {
-      ...token,
+    // Name, scopes, allow-list and lifetime carry over; everything else starts afresh.
+    const next = freshToken({
       id: deps.random.uuid(),
+      userId: token.userId,
+      name: token.name,
       hash: storedHash(value),
       format,
       createdAt: now,
       expiresAt: lifetime === null ? null : now + lifetime,
-      revokedAt: null,
-      lastUsedAt: null,
-      useCount: 0,
-      graceUntil: null,
-      replacedBy: null,
-    };
+      scopes: token.scopes,
+      allowedCidrs: token.allowedCidrs,
+    });
     const graceUntil = graceSeconds > 0 ? now + graceSeconds * 1000 : null;
     const rotated = await deps.store.rotateToken(
       token.id,
@@ -287,7 +276,7 @@ export class TokenService {
       if (old.format === "legacy") await this.revoke(actor, old);
     }
     const value = deps.random.bytes(16).toString("hex");
-    const token: TokenRecord = {
+    const token = freshToken({
       id: deps.random.uuid(),
       userId: owner.id,
       name: "Legacy API token",
@@ -295,14 +284,9 @@ export class TokenService {
       format: "legacy",
       createdAt: now,
       expiresAt: null,
-      revokedAt: null,
-      lastUsedAt: null,
-      useCount: 0,
       scopes: null,
       allowedCidrs: null,
-      graceUntil: null,
-      replacedBy: null,
-    };
+    });
     await deps.store.createToken(
       token,
       auditEvent(deps, actor, "token.created", { userId: owner.id, tokenId: token.id }, tokenDetails(token)),
@@ -314,6 +298,17 @@ export class TokenService {
   async list(ownerId: string, options: { includeRevoked?: boolean } = {}): Promise<TokenRecord[]> {
     return this.deps.store.listTokens(ownerId, options);
   }
+}
+
+/** The parts of a new token that differ between ways of creating one; the rest starts empty. */
+type NewTokenFields = Pick<
+  TokenRecord,
+  "id" | "userId" | "name" | "hash" | "format" | "createdAt" | "expiresAt" | "scopes" | "allowedCidrs"
+>;
+
+/** A fresh, live, unused token record. */
+function freshToken(fields: NewTokenFields): TokenRecord {
+  return { ...fields, revokedAt: null, lastUsedAt: null, useCount: 0, graceUntil: null, replacedBy: null };
 }
 
 /** The hash a freshly generated value is stored under (format-specific, see core/token-format). */
