@@ -4,7 +4,7 @@ import type { PasswordHasher } from "../core/password.js";
 import { ANONYMOUS, type Principal } from "../core/permissions.js";
 import type { Settings } from "../core/settings.js";
 import type { Store, UserRecord } from "../store/store.js";
-import { parseBasicHeader } from "./basic-header.js";
+import { type BasicCredentials, parseBasicHeader } from "./basic-header.js";
 import { FailureLimiter } from "./rate-limiter.js";
 import type { ActiveSession, SessionManager } from "./sessions.js";
 import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
@@ -79,19 +79,35 @@ export class Authenticator {
     );
   }
 
-  async authenticate(request: AuthRequest): Promise<AuthResult> {
+  /**
+   * The hot path — an API client with a cached token and no cookie — is answered synchronously: no
+   * promise, no database. Anything else (a cookie, a token to look up, a password) returns a promise.
+   * Never throws: a refusal is a rejected promise.
+   */
+  authenticate(request: AuthRequest): AuthResult | Promise<AuthResult> {
+    const credentials = parseBasicHeader(request.authorization);
+    if (request.sessionCookie !== undefined || credentials.kind !== "basic") {
+      return this.authenticateSlowly(request, credentials);
+    }
+    const check = this.tokens.verify(credentials.userId, credentials.secret, request.ip);
+    if (check instanceof Promise || !check.ok) return this.authenticateSlowly(request, credentials, check);
+    return { principal: check.principal, session: null };
+  }
+
+  private async authenticateSlowly(
+    request: AuthRequest,
+    credentials: BasicCredentials,
+    tokenCheck?: TokenCheck | Promise<TokenCheck>,
+  ): Promise<AuthResult> {
     // API clients send no cookie: no session lookup, not even an empty one.
     const session =
       request.sessionCookie === undefined ? null : await this.sessions.resolve(request.sessionCookie);
-    const credentials = parseBasicHeader(request.authorization);
     if (credentials.kind === "malformed") {
       throw new StewardError("unauthenticated", "Malformed HTTP basic Authorization header");
     }
     if (credentials.kind === "basic") {
       const { userId, secret } = credentials;
-      // The hot path: a cached token is answered without a promise; only a miss waits for the database.
-      const pending = this.tokens.verify(userId, secret, request.ip);
-      const check = pending instanceof Promise ? await pending : pending;
+      const check = await (tokenCheck ?? this.tokens.verify(userId, secret, request.ip));
       if (check.ok) return { principal: check.principal, session };
       const principal = await this.basic(userId, secret, request.ip, check);
       return { principal, session };

@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import { compileAllowList } from "../core/cidr.js";
 import type { Clock } from "../core/clock.js";
 import type { Principal } from "../core/permissions.js";
-import { parseToken, type TokenFormat } from "../core/token-format.js";
+import { isWellFormedToken, type TokenFormat, tokenCandidate } from "../core/token-format.js";
 import type { Invalidation, Store, TokenWithOwner } from "../store/store.js";
 import type { UsageRecorder } from "./usage-recorder.js";
 
@@ -24,6 +24,8 @@ interface CachedToken {
 export type TokenCheck =
   | { ok: true; principal: Principal; tokenId: string }
   | { ok: false; reason: "unknown" | "expired" | "ip_not_allowed"; tokenId?: string };
+
+const REFUSED: TokenCheck = Object.freeze({ ok: false, reason: "unknown" });
 
 export interface TokenCacheOptions {
   maxEntries: number;
@@ -87,30 +89,32 @@ export class TokenVerifier {
     return this.check(value, null, ip);
   }
 
-  /** Parses and hashes once; `ownerKey` null: any owner. */
+  /**
+   * Hashes once. A cached hash is a stored token, so only a miss checks the value's alphabet and checksum
+   * — before the lookup, so forged or mistyped values never reach the database. `ownerKey` null: any owner.
+   */
   private check(value: string, ownerKey: string | null, ip: string): TokenCheck | Promise<TokenCheck> {
-    const parsed = parseToken(value);
-    if (!parsed) return { ok: false, reason: "unknown" };
-    const cached = this.cached(parsed.hash, parsed.format);
-    if (cached !== undefined) return this.decide(cached, parsed.hash, ownerKey, ip);
-    return this.load(parsed.hash, parsed.format).then((entry) =>
-      this.decide(entry, parsed.hash, ownerKey, ip),
+    const candidate = tokenCandidate(value);
+    if (!candidate) return REFUSED;
+    const cached = this.cached(candidate.hash, candidate.format);
+    if (cached !== undefined) return this.decide(cached, candidate.hash, ownerKey, ip);
+    if (!isWellFormedToken(value, candidate.format)) return REFUSED;
+    return this.load(candidate.hash, candidate.format).then((entry) =>
+      this.decide(entry, candidate.hash, ownerKey, ip),
     );
   }
 
   private decide(entry: CachedToken | null, hash: string, ownerKey: string | null, ip: string): TokenCheck {
-    if (!entry || (ownerKey !== null && entry.ownerKey !== ownerKey)) return { ok: false, reason: "unknown" };
+    if (!entry || (ownerKey !== null && entry.ownerKey !== ownerKey)) return REFUSED;
     const now = this.clock.now();
     if (now >= entry.validUntil) {
       this.cache.delete(hash);
       const expired = entry.expiresAt !== null && now >= entry.expiresAt;
-      return expired
-        ? { ok: false, reason: "expired", tokenId: entry.tokenId }
-        : { ok: false, reason: "unknown" };
+      return expired ? { ok: false, reason: "expired", tokenId: entry.tokenId } : REFUSED;
     }
     if (entry.allowsIp && !entry.allowsIp(ip))
       return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
-    if (this.recordUsage()) this.usage.record(entry.tokenId, ip);
+    if (this.recordUsage()) this.usage.record(entry.tokenId, ip, now);
     return entry.accepted;
   }
 

@@ -51,8 +51,7 @@ export class UsageRecorder {
   ) {}
 
   /** One authenticated use. Allocation-free for a token and address already counted in this interval. */
-  record(tokenId: string, ip?: string): void {
-    const now = this.clock.now();
+  record(tokenId: string, ip?: string, now = this.clock.now()): void {
     let entry = this.pending.get(tokenId);
     if (entry) {
       entry.count++;

@@ -61,22 +61,35 @@ export function hasValidStewardChecksum(value: string): boolean {
 }
 
 /**
+ * The format a value would have and the hash it would be stored under, from its length and prefix alone.
+ * A hash found among stored tokens proves the value well-formed (stored values always are); before any
+ * lookup, `isWellFormedToken` must check the rest.
+ */
+export function tokenCandidate(value: string): ParsedToken | null {
+  if (value.length === STEWARD_TOKEN_LENGTH && value.startsWith(STEWARD_PREFIX)) {
+    return { format: "steward", hash: sha256Hex(value) };
+  }
+  if (value.length === JENKINS_TOKEN_LENGTH && value.startsWith(JENKINS_PREFIX)) {
+    return { format: "jenkins", hash: sha256Hex(value.slice(JENKINS_PREFIX.length)) };
+  }
+  if (value.length === LEGACY_TOKEN_LENGTH) return { format: "legacy", hash: sha256Hex(value) };
+  return null;
+}
+
+/** The alphabet (and for `stw_` values the checksum) of a value of `format`: forged or mistyped values fail. */
+export function isWellFormedToken(value: string, format: TokenFormat): boolean {
+  if (format === "steward") return hasValidStewardChecksum(value);
+  return isLowerHex(format === "jenkins" ? value.slice(JENKINS_PREFIX.length) : value);
+}
+
+/**
  * Parses a candidate token. Returns null for anything that is not exactly one of the formats, so
  * mistyped or forged values are rejected before any lookup. Unlike Jenkins, the `11` prefix is checked
  * and a bare 32-hex value is only ever a legacy token.
  */
 export function parseToken(value: string): ParsedToken | null {
-  if (value.length === STEWARD_TOKEN_LENGTH && value.startsWith(STEWARD_PREFIX)) {
-    return hasValidStewardChecksum(value) ? { format: "steward", hash: sha256Hex(value) } : null;
-  }
-  if (value.length === JENKINS_TOKEN_LENGTH && value.startsWith(JENKINS_PREFIX)) {
-    const secret = value.slice(JENKINS_PREFIX.length);
-    return isLowerHex(secret) ? { format: "jenkins", hash: sha256Hex(secret) } : null;
-  }
-  if (value.length === LEGACY_TOKEN_LENGTH && isLowerHex(value)) {
-    return { format: "legacy", hash: sha256Hex(value) };
-  }
-  return null;
+  const candidate = tokenCandidate(value);
+  return candidate && isWellFormedToken(value, candidate.format) ? candidate : null;
 }
 
 /** Parses a caller-supplied fixed Jenkins token (`addFixedToken`): `11` + 32 hex, nothing else. */

@@ -1,17 +1,25 @@
-import fastifyCookie from "@fastify/cookie";
 import fastifyFormbody from "@fastify/formbody";
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+  type preValidationHookHandler,
+} from "fastify";
 import type { LoggerOptions } from "pino";
+import type { AuthResult } from "../auth/authenticator.js";
 import { SESSION_COOKIE } from "../auth/sessions.js";
 import { verifyCrumb } from "../core/crumb.js";
 import { CRUMB_MESSAGE, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
+import type { Actor } from "../service/context.js";
 import type { Services } from "../service/services.js";
 import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
+import { cookieOf } from "./cookies.js";
 import { handleError } from "./errors.js";
-import { setJenkinsHeaders } from "./jenkins-headers.js";
+import { requestIdSource } from "./request-id.js";
+import { lazyChildLogger } from "./request-logger.js";
 import { registerRoutes } from "./routes/index.js";
-import { surfaceOf } from "./surface.js";
+import { setSecurityHeaders } from "./security-headers.js";
 import "./types.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -27,6 +35,10 @@ export interface AppOptions {
 /** Log a request's path only: query strings can carry secrets (e.g. Jenkins' addFixedToken). */
 function pathOnly(url: string): string {
   return url.split("?", 1)[0]!.slice(0, 512);
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** The crumb a request carries, from the `Jenkins-Crumb` header or form field. */
@@ -61,10 +73,10 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     bodyLimit: config.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     return503OnClosing: true,
-    genReqId: () => services.deps.random.uuid(),
+    genReqId: requestIdSource(services.deps.random),
+    childLoggerFactory: lazyChildLogger,
   });
 
-  await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: config.bodyLimit });
   // Bodies of other types are accepted and ignored, as Jenkins does; JSON routes check the type themselves.
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: config.bodyLimit }, (_req, _body, done) =>
@@ -73,56 +85,62 @@ export async function createApp(services: Services, options: AppOptions = {}): P
 
   app.decorateRequest("principal", null as never);
   app.decorateRequest("session", null);
-  app.decorateRequest("actor", null as never);
+  // Built when something is audited, not on every request.
+  app.decorateRequest("actor", {
+    getter(this: FastifyRequest): Actor {
+      return {
+        principal: this.principal,
+        ip: this.ip,
+        userAgent: this.headers["user-agent"] ?? null,
+        requestId: this.id,
+      };
+    },
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     handleError(new StewardError("not_found", `Nothing at ${pathOnly(request.url)}.`), request, reply);
   });
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Authentication, as a callback hook: a cached token (the hot path) is accepted without a promise.
+  app.addHook("onRequest", (request, reply, done) => {
     request.principal = ANONYMOUS;
-    request.actor = {
-      principal: ANONYMOUS,
-      ip: request.ip,
-      userAgent: request.headers["user-agent"] ?? null,
-      requestId: request.id,
+    setSecurityHeaders(request, reply);
+    if (request.routeOptions.config?.public) return done();
+    const accept = (result: AuthResult): void => {
+      request.principal = result.principal;
+      request.session = result.session;
+      if (result.principal.tokenExpiresAt) {
+        reply.header("Steward-Token-Expires", new Date(result.principal.tokenExpiresAt).toISOString());
+      }
     };
-    reply.header("X-Content-Type-Options", "nosniff");
-    reply.header("Referrer-Policy", "same-origin");
-    if (surfaceOf(request.url) !== "api") {
-      setJenkinsHeaders(reply);
-      reply.header("X-Frame-Options", "deny");
-      reply.header(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
-      );
+    const result = services.authenticator.authenticate({
+      authorization: request.headers.authorization,
+      sessionCookie: cookieOf(request.headers.cookie, SESSION_COOKIE),
+      ip: request.ip,
+    });
+    if (!(result instanceof Promise)) {
+      accept(result);
+      return done();
     }
-    if (request.routeOptions.config?.public) return;
-    let result: Awaited<ReturnType<typeof services.authenticator.authenticate>>;
-    try {
-      result = await services.authenticator.authenticate({
-        authorization: request.headers.authorization,
-        sessionCookie: request.cookies[SESSION_COOKIE],
-        ip: request.ip,
-      });
-    } catch (error) {
-      await recordAuthFailure(services, request, error);
-      throw error;
-    }
-    request.principal = result.principal;
-    request.session = result.session;
-    if (result.principal !== ANONYMOUS) request.actor = { ...request.actor, principal: result.principal };
-    if (result.principal.tokenExpiresAt) {
-      reply.header("Steward-Token-Expires", new Date(result.principal.tokenExpiresAt).toISOString());
-    }
+    result.then(
+      (settled) => {
+        accept(settled);
+        done();
+      },
+      (error: unknown) => {
+        recordAuthFailure(services, request, error).then(
+          () => done(asError(error)),
+          (failure: unknown) => done(asError(failure)),
+        );
+      },
+    );
   });
 
   // CSRF: state-changing requests from browsers (session) or with a password need a crumb bound to
   // their session and user. API tokens are exempt (Jenkins 2.96+): they are never sent by a browser on its own.
   // Checked as soon as the body is parsed (a form may carry the crumb), before validation looks at it.
-  // A callback hook: reads and token calls pass without a promise; only a refusal waits (for its audit event).
-  app.addHook("preValidation", (request, _reply, done) => {
-    if (!STATE_CHANGING.has(request.method)) return done();
+  // Attached to state-changing routes only; a refusal waits for its audit event.
+  const checkCrumb: preValidationHookHandler = (request, _reply, done) => {
     if (request.principal.authenticatedBy === "token" || request.routeOptions.config?.crumbExempt) {
       return done();
     }
@@ -136,11 +154,17 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       () => done(refused),
       (error: unknown) => done(error instanceof Error ? error : refused),
     );
+  };
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((method) => STATE_CHANGING.has(method))) return;
+    const own = route.preValidation;
+    route.preValidation = own ? [checkCrumb, ...(Array.isArray(own) ? own : [own])] : checkCrumb;
   });
 
-  // A callback hook, not an async one: no promise per request, and nothing built when info is off.
-  app.addHook("onResponse", (request, reply, done) => {
-    if (LOGS_REQUESTS.has(request.log.level)) {
+  // The one log line per request, only at levels that show it (no hook at all otherwise).
+  if (loggerOptions && LOGS_REQUESTS.has(loggerOptions.level ?? "info")) {
+    app.addHook("onResponse", (request, reply, done) => {
       request.log.info(
         {
           method: request.method,
@@ -151,9 +175,9 @@ export async function createApp(services: Services, options: AppOptions = {}): P
         },
         "request",
       );
-    }
-    done();
-  });
+      done();
+    });
+  }
 
   registerRoutes(app, services);
   return app;

@@ -2,7 +2,12 @@ import type { FastifyReply } from "fastify";
 
 /** JSON exactly as Jenkins sends it: `application/json;charset=utf-8` with a Content-Length. */
 export function sendJenkinsJson(reply: FastifyReply, body: unknown): FastifyReply {
-  return reply.type("application/json;charset=utf-8").send(JSON.stringify(body));
+  return sendSerialisedJenkinsJson(reply, JSON.stringify(body));
+}
+
+/** The same, for a body serialised beforehand. */
+export function sendSerialisedJenkinsJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type("application/json;charset=utf-8").send(json);
 }
 
 /** Jenkins' `{"status":"error","message":…}` answered with 200, as its token methods do. */

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { type ActiveSession, SESSION_COOKIE } from "../auth/sessions.js";
 import { computeCrumb } from "../core/crumb.js";
 import type { Services } from "../service/services.js";
+import { clearCookie, setCookie } from "./cookies.js";
 
 function isSecure(request: FastifyRequest, services: Services): boolean {
   return request.protocol === "https" || (services.deps.config.baseUrl?.startsWith("https://") ?? false);
@@ -13,7 +14,7 @@ export function setSessionCookie(
   services: Services,
   session: ActiveSession,
 ): void {
-  reply.setCookie(SESSION_COOKIE, session.id, {
+  setCookie(reply, SESSION_COOKIE, session.id, {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
@@ -23,7 +24,7 @@ export function setSessionCookie(
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, { path: "/" });
+  clearCookie(reply, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "lax" });
 }
 
 /** The request's session, created (with its cookie) when it has none: fetching a crumb starts one, as in Jenkins. */

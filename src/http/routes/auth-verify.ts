@@ -74,7 +74,6 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
     }
     const { principal } = result;
     request.principal = principal;
-    request.actor = { ...request.actor, principal };
     for (const scope of required) requireScope(principal, scope);
     // An unscoped token acts with its owner's full permissions: it carries every scope.
     const scopes = principal.scopes ?? SCOPES;

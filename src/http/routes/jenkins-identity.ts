@@ -9,7 +9,7 @@ import {
 } from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import type { UserRecord } from "../../store/store.js";
-import { sendJenkinsJson, xmlEscape } from "../jenkins-reply.js";
+import { sendJenkinsJson, sendSerialisedJenkinsJson, xmlEscape } from "../jenkins-reply.js";
 
 /** The public base URL: configured, or derived from the request (through trusted proxies only). */
 export function baseUrlOf(request: FastifyRequest, services: Services): string {
@@ -25,6 +25,21 @@ function whoAmI(principal: Principal) {
     authorities: anonymous ? ["anonymous"] : ["authenticated", ...(isAdmin(principal) ? ["admin"] : [])],
     name: anonymous ? "anonymous" : principal.userId,
   };
+}
+
+/**
+ * A cached token's principal is one frozen object shared by all its requests, so the answer clients poll
+ * most is serialised once per principal, not once per request.
+ */
+const whoAmIBodies = new WeakMap<Principal, string>();
+
+function whoAmIJson(principal: Principal): string {
+  let body = whoAmIBodies.get(principal);
+  if (body === undefined) {
+    body = JSON.stringify(whoAmI(principal));
+    if (Object.isFrozen(principal)) whoAmIBodies.set(principal, body);
+  }
+  return body;
 }
 
 function userJson(user: UserRecord, base: string) {
@@ -49,7 +64,9 @@ export function requireJenkinsApi(principal: Principal): void {
 
 export function jenkinsIdentityRoutes(app: FastifyInstance, services: Services): void {
   // whoAmI is readable by anyone and never shows the session id or the Authorization value.
-  app.get("/whoAmI/api/json", async (request, reply) => sendJenkinsJson(reply, whoAmI(request.principal)));
+  app.get("/whoAmI/api/json", async (request, reply) =>
+    sendSerialisedJenkinsJson(reply, whoAmIJson(request.principal)),
+  );
   app.get("/whoAmI/api/xml", async (request, reply) => {
     const who = whoAmI(request.principal);
     const authorities = who.authorities.map((a) => `<authority>${xmlEscape(a)}</authority>`).join("");
