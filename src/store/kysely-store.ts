@@ -33,7 +33,10 @@ import type {
 /** Most values bound in one `IN (…)` list (SQLite allows 32,766 variables per statement). */
 const IN_LIST_CHUNK = 10_000;
 
-type Trx = Transaction<Database>;
+export type Trx = Transaction<Database>;
+
+/** A change to the database: its statements, and the invalidations they cause (published after commit). */
+export type ChangeWork<T> = (trx: Trx, changes: Invalidation[]) => Promise<T>;
 
 function parseJsonList<T extends string>(text: string | null, accept: (v: string) => v is T): T[] | null {
   if (text === null) return null;
@@ -269,7 +272,7 @@ export abstract class KyselyStore implements Store {
   }
 
   /** Runs `work` in a transaction; invalidations it collects are published with it and emitted here after commit. */
-  protected async change<T>(work: (trx: Trx, changes: Invalidation[]) => Promise<T>): Promise<T> {
+  protected async change<T>(work: ChangeWork<T>): Promise<T> {
     const changes: Invalidation[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
       const value = await work(trx, changes);
