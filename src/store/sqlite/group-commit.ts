@@ -66,12 +66,15 @@ export class GroupCommit {
       for (const pending of batch) pending.reject(error);
       return;
     }
-    batch.forEach((pending, index) => {
+    for (const [index, pending] of batch.entries()) {
       const outcome = outcomes[index]!;
-      if (!outcome.ok) return pending.reject(outcome.error);
+      if (!outcome.ok) {
+        pending.reject(outcome.error);
+        continue;
+      }
       for (const change of outcome.changes) this.emit(change);
       pending.resolve(outcome.value);
-    });
+    }
   }
 
   /** One change; alone in its batch it needs no savepoint (its failure rolls the transaction back). */
