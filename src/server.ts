@@ -55,8 +55,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     print("*************************************************************");
   }
   const app = await createApp(services, { logStream: options.logStream });
-  app.log.level = config.logLevel;
-  reportBackgroundError = (error) => app.log.error({ err: error }, "background job failed");
+  reportBackgroundError = (error) => app.stewardLog.error({ err: error }, "background job failed");
   services.usage.start(config.usageFlushMs);
   services.deliveries.start();
   services.expiry.start();

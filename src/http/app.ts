@@ -1,10 +1,5 @@
 import fastifyFormbody from "@fastify/formbody";
-import Fastify, {
-  type FastifyInstance,
-  type FastifyRequest,
-  LogController,
-  type preValidationHookHandler,
-} from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, type preValidationHookHandler } from "fastify";
 import type { LoggerOptions } from "pino";
 import type { AuthResult } from "../auth/authenticator.js";
 import { SESSION_COOKIE } from "../auth/sessions.js";
@@ -16,8 +11,8 @@ import type { Services } from "../service/services.js";
 import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { cookieOf } from "./cookies.js";
 import { handleError } from "./errors.js";
+import { createLog } from "./log.js";
 import { requestIdSource } from "./request-id.js";
-import { lazyChildLogger } from "./request-logger.js";
 import { registerRoutes } from "./routes/index.js";
 import { setSecurityHeaders } from "./security-headers.js";
 import "./types.js";
@@ -52,29 +47,16 @@ function crumbOf(request: FastifyRequest): string | undefined {
 
 export async function createApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services.deps;
-  const loggerOptions: LoggerOptions | false =
-    options.logger === false
-      ? false
-      : {
-          level: config.logLevel,
-          ...(typeof options.logger === "object" ? options.logger : {}),
-          // Never log credentials: headers are not logged at all, URLs only as paths.
-          serializers: {
-            req: (req: FastifyRequest) => ({ method: req.method, path: pathOnly(req.url) }),
-            res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-          },
-        };
+  const log = createLog(config.logLevel, options);
   const app = Fastify({
-    logger:
-      loggerOptions && options.logStream ? { ...loggerOptions, stream: options.logStream } : loggerOptions,
-    // One line per request, written by our onResponse hook, instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Steward logs through its own logger (`app.stewardLog`): Fastify's would give every request a
+    // child logger and response listeners, work most requests (which log nothing) should not pay for.
+    logger: false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     bodyLimit: config.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     return503OnClosing: true,
     genReqId: requestIdSource(services.deps.random),
-    childLoggerFactory: lazyChildLogger,
   });
 
   await app.register(fastifyFormbody, { bodyLimit: config.bodyLimit });
@@ -83,6 +65,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     done(null, undefined),
   );
 
+  app.decorate("stewardLog", log);
+  app.decorateRequest("logFields", null);
   app.decorateRequest("principal", null as never);
   app.decorateRequest("session", null);
   // Built when something is audited, not on every request.
@@ -163,10 +147,12 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   });
 
   // The one log line per request, only at levels that show it (no hook at all otherwise).
-  if (loggerOptions && LOGS_REQUESTS.has(loggerOptions.level ?? "info")) {
+  if (LOGS_REQUESTS.has(log.level)) {
     app.addHook("onResponse", (request, reply, done) => {
-      request.log.info(
+      log.info(
         {
+          reqId: request.id,
+          ...request.logFields,
           method: request.method,
           path: pathOnly(request.url),
           status: reply.statusCode,

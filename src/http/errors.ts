@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
 import { errorPage } from "../ui/pages-error.js";
 import { setJenkinsHeaders } from "./jenkins-headers.js";
+import { requestLog } from "./log.js";
 import { surfaceOf } from "./surface.js";
 
 export const REALM = 'Basic realm="Steward"';
@@ -77,10 +78,10 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const known = toStewardError(error);
   const surface = surfaceOf(request.url);
   if (known?.code === "unavailable" && !(error instanceof StewardError)) {
-    request.log.warn({ err: loggableError(error) }, "database unavailable");
+    requestLog(request).warn({ err: loggableError(error) }, "database unavailable");
   }
   if (!known) {
-    request.log.error({ err: loggableError(error) }, "unhandled error");
+    requestLog(request).error({ err: loggableError(error) }, "unhandled error");
     if (surface === "ui") {
       sendUiError(request, reply, 500, "internal", `Internal error (request ${request.id}).`);
       return;

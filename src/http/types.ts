@@ -1,9 +1,16 @@
+import type { Logger } from "pino";
 import type { ActiveSession } from "../auth/sessions.js";
 import type { Principal } from "../core/permissions.js";
 import type { Actor } from "../service/context.js";
 
 declare module "fastify" {
+  interface FastifyInstance {
+    /** Steward's logger (Fastify's own is off). */
+    stewardLog: Logger;
+  }
   interface FastifyRequest {
+    /** Fields added to this request's log lines (e.g. the request forward auth was asked about). */
+    logFields: Record<string, unknown> | null;
     principal: Principal;
     session: ActiveSession | null;
     actor: Actor;

@@ -288,12 +288,7 @@ export abstract class KyselyStore implements Store {
    * to every webhook whose filters match: a notification exists exactly when its event does.
    */
   protected async record(trx: Trx, event: AuditInput): Promise<number> {
-    const row = await trx
-      .insertInto("audit_events")
-      .values(auditRow(event))
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    const eventId = Number(row.id);
+    const eventId = await this.insertAuditEvent(trx, event);
     if (NOT_BROADCAST.has(event.action)) return eventId;
     const hooks = await trx.selectFrom("webhooks").select(["id", "events"]).execute();
     const matching = hooks.filter((hook) =>
@@ -306,6 +301,16 @@ export abstract class KyselyStore implements Store {
         .execute();
     }
     return eventId;
+  }
+
+  /**
+   * The new event's id. SQLite reports it as the last inserted row id: its RETURNING clause costs
+   * several times the insert itself (an ephemeral table per statement). PostgreSQL returns it.
+   */
+  private async insertAuditEvent(trx: Trx, event: AuditInput): Promise<number> {
+    const insert = trx.insertInto("audit_events").values(auditRow(event));
+    if (this.dialect === "sqlite") return Number((await insert.executeTakeFirstOrThrow()).insertId);
+    return Number((await insert.returning("id").executeTakeFirstOrThrow()).id);
   }
 
   async migrate(): Promise<void> {

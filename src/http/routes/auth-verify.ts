@@ -62,7 +62,7 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
   // `public`: the app's own authentication (passwords, session cookies) does not apply here.
   app.all("/auth/verify", { config: { public: true, crumbExempt: true } }, async (request, reply) => {
     const original = originalRequest(request);
-    if (original !== undefined) request.log = request.log.child({ original });
+    if (original !== undefined) request.logFields = { original };
     reply.header("Cache-Control", "no-store");
     const required = requiredScopes(request.query);
     const result = await tokens.authenticate(request.headers.authorization, request.ip);
