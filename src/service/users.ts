@@ -18,9 +18,6 @@ export interface NewUser {
 const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-const SERVICE_ACCOUNT_PAGE = 500;
-/** Service accounts looked at to find those of one owner (see `UserService.managedBy`). */
-export const MAX_SERVICE_ACCOUNTS_SCANNED = 10_000;
 
 export function assertPassword(password: unknown): string {
   if (
@@ -200,29 +197,11 @@ export class UserService {
     if (!deleted) throw notFound("User");
   }
 
-  /**
-   * The service accounts whose human owner is `ownerId`, in id order. The store has no index by owner,
-   * so the service accounts are walked in pages; at most `MAX_SERVICE_ACCOUNTS_SCANNED` are looked at,
-   * which keeps a page view bounded however many there are.
-   */
-  async managedBy(ownerId: string): Promise<UserRecord[]> {
-    const owner = ownerId.toLowerCase();
-    const managed: UserRecord[] = [];
-    let after: string | undefined;
-    for (let scanned = 0; scanned < MAX_SERVICE_ACCOUNTS_SCANNED; ) {
-      const page = await this.deps.store.listUsers({
-        kind: "service",
-        limit: SERVICE_ACCOUNT_PAGE,
-        ...(after ? { after } : {}),
-      });
-      for (const account of page) {
-        if (account.ownerId?.toLowerCase() === owner) managed.push(account);
-      }
-      scanned += page.length;
-      if (page.length < SERVICE_ACCOUNT_PAGE) break;
-      after = page[page.length - 1]!.id;
-    }
-    return managed;
+  /** The service accounts whose human owner is `ownerId`, in id order, at most `limit` (an indexed read). */
+  async managedBy(ownerId: string, limit: number): Promise<UserRecord[]> {
+    const owner = await this.deps.store.getUser(ownerId);
+    if (!owner) return [];
+    return this.deps.store.listUsers({ kind: "service", ownerId: owner.id, limit });
   }
 
   /** Refuses to remove the last enabled admin: nobody could manage Steward afterwards. */

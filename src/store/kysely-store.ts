@@ -371,6 +371,7 @@ export abstract class KyselyStore implements Store {
     let q = this.db.selectFrom("users").selectAll().orderBy("id_key").limit(query.limit);
     if (query.after !== undefined) q = q.where("id_key", ">", query.after.toLowerCase());
     if (query.kind) q = q.where("kind", "=", query.kind);
+    if (query.ownerId !== undefined) q = q.where("owner_id", "=", query.ownerId);
     if (query.search) {
       const pattern = likePattern(query.search);
       q = q.where(

@@ -247,6 +247,24 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
         expect(await ids({ limit: 10, kind: "user", after: "carol" })).toEqual(["dave"]);
       });
 
+      it("lists the accounts of one owner, in key order, up to the limit", async () => {
+        for (const id of ["alice", "bob"]) await store.createUser(user(id), audit("user.create"));
+        for (const [id, ownerId] of [
+          ["svc-c", "bob"],
+          ["svc-a", "bob"],
+          ["svc-b", "alice"],
+          ["svc-d", "bob"],
+        ] as const) {
+          await store.createUser(user(id, { kind: "service", ownerId }), audit("user.create"));
+        }
+        const ids = async (q: Parameters<Store["listUsers"]>[0]) =>
+          (await store.listUsers(q)).map((u) => u.id);
+        expect(await ids({ limit: 10, ownerId: "bob" })).toEqual(["svc-a", "svc-c", "svc-d"]);
+        expect(await ids({ limit: 2, ownerId: "bob", kind: "service" })).toEqual(["svc-a", "svc-c"]);
+        expect(await ids({ limit: 10, ownerId: "alice" })).toEqual(["svc-b"]);
+        expect(await ids({ limit: 10, ownerId: "carol" })).toEqual([]);
+      });
+
       it("searches ids, names and emails, treating LIKE wildcards as plain text", async () => {
         await store.createUser(user("a_b"), audit("user.create"));
         await store.createUser(user("axb"), audit("user.create"));

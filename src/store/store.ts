@@ -92,6 +92,8 @@ export interface AuditQuery {
 export interface UserQuery {
   search?: string;
   kind?: UserKind;
+  /** Only the accounts owned by this user (its exact id). */
+  ownerId?: string;
   /** Return users whose key sorts after this. */
   after?: string;
   limit: number;

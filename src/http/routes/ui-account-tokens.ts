@@ -153,7 +153,7 @@ export function uiAccountTokenRoutes(app: FastifyInstance, services: Services): 
     // The owner hears about the expiry of the service accounts' tokens too (SPEC: the warning names them).
     const warnings = services.expiry.warningsFor(me, tokens);
     const managed: ManagedAccount[] = [];
-    for (const account of (await services.users.managedBy(me.id)).slice(0, MANAGED_SHOWN)) {
+    for (const account of await services.users.managedBy(me.id, MANAGED_SHOWN)) {
       const theirs = await services.tokens.list(account.id);
       managed.push({ account, tokens: theirs.length });
       warnings.push(...services.expiry.warningsFor(account, theirs));

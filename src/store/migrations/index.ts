@@ -194,6 +194,15 @@ function authFailures(): Migration {
   };
 }
 
+/** Service accounts are looked up by their human owner (the owner's account page lists them). */
+function usersByOwner(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex("users_owner_id").on("users").column("owner_id").execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -201,6 +210,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         "0001_initial": initial(dialect),
         "0002_audit_notifications": auditNotifications(dialect),
         "0003_auth_failures": authFailures(),
+        "0004_users_by_owner": usersByOwner(),
       };
     },
   };
