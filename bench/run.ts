@@ -21,7 +21,9 @@ import {
   cleanEnv,
   fsyncLatency,
   type ProbeReport,
+  pinLoadGenerator,
   runCommand,
+  SERVER_CPU,
   type ServerProcess,
   startServer,
 } from "./lib/processes.js";
@@ -59,6 +61,8 @@ const settings = {
   fillTokens: envInt("BENCH_FILL_TOKENS", QUICK ? 2_000 : 20_000),
   starts: envInt("BENCH_STARTS", QUICK ? 1 : 3),
   seed: `bench-${Date.now()}`,
+  /** BENCH_PIN=1: each server on CPU 0 and the load generator on CPU 1, instead of sharing both. */
+  pin: process.env.BENCH_PIN === "1",
   /**
    * BENCH_BASELINE_DIST=/path/to/an/older/dist: also load that build (anonymous, cache hit, cache miss on
    * a copy of the big store) in the same rounds, to see what a change did. It must resolve node_modules
@@ -167,6 +171,9 @@ function stewardEnv(store: Store, extra: Record<string, string> = {}): Record<st
   });
 }
 
+/** Set once the loads begin with BENCH_PIN=1 (start-up is measured unpinned). */
+let serverCpu: number | undefined;
+
 async function startSteward(
   name: string,
   root: string,
@@ -180,6 +187,7 @@ async function startSteward(
     env: stewardEnv(store, extra),
     cwd: ROOT,
     logFile: join(root, `${name.replace(/[^a-z0-9]+/gi, "-")}-${Date.now()}.log`),
+    cpu: serverCpu,
   });
 }
 
@@ -281,12 +289,18 @@ async function main(): Promise<void> {
       `start-up: ${startups.map((s) => `${s.store} ${s.ms.toFixed(0)} ms (${s.cpuMs.toFixed(0)} ms CPU)`).join(", ")}`,
     );
 
+    if (settings.pin) {
+      pinLoadGenerator();
+      serverCpu = SERVER_CPU;
+      log(`pinned: servers on CPU ${SERVER_CPU}, the load generator on CPU 1`);
+    }
     const bareHttp = await startServer({
       name: "bare node:http",
       args: [join(ROOT, "bench", "servers", "bare-http.mjs")],
       env: cleanEnv({}),
       cwd: ROOT,
       logFile: join(root, "bare-http.log"),
+      cpu: serverCpu,
     });
     const bareFastify = await startServer({
       name: "bare Fastify",
@@ -294,6 +308,7 @@ async function main(): Promise<void> {
       env: cleanEnv({}),
       cwd: ROOT,
       logFile: join(root, "bare-fastify.log"),
+      cpu: serverCpu,
     });
     const stewardSmall = await startSteward(`steward-${small.label}`, root, small);
     let stewardBig = await startSteward(`steward-${big.label}`, root, big);

@@ -43,6 +43,8 @@ export interface StartOptions {
   cwd: string;
   logFile: string;
   timeoutMs?: number;
+  /** Run the server on this CPU only (BENCH_PIN). */
+  cpu?: number;
 }
 
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
@@ -54,6 +56,13 @@ const running = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
+
+/** BENCH_PIN=1: servers on CPU 0, the load generator (this process, all its threads) on CPU 1. */
+export const SERVER_CPU = 0;
+
+export function pinLoadGenerator(): void {
+  execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
+}
 
 /** The parent's environment without any STEWARD_* setting, so only what the bench sets applies. */
 export function cleanEnv(extra: Record<string, string>): Record<string, string> {
@@ -76,7 +85,10 @@ function procStatus(pid: number, field: string): number {
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
   const out = openSync(options.logFile, "w");
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", PROBE, ...options.args], {
+  const command = [process.execPath, "--import", PROBE, ...options.args];
+  // taskset execs the command, so the pid (and /proc figures) are the server's own.
+  const pinned = options.cpu === undefined ? command : ["taskset", "-c", String(options.cpu), ...command];
+  const child = spawn(pinned[0]!, pinned.slice(1), {
     cwd: options.cwd,
     env: options.env,
     stdio: ["ignore", out, "pipe"],

@@ -314,7 +314,8 @@ export function printReport(report: Report): void {
   out.push(
     "",
     `Steward bench — ${s.quick ? "quick" : "full"} mode, ${s.connections} connections, ${s.rounds} rounds × ${s.durationS} s, ` +
-      `token cache ${s.cacheSize}, cache-miss load over ${Math.min(Number(s.missTokens), report.stores.small.tokens)} distinct tokens`,
+      `token cache ${s.cacheSize}, cache-miss load over ${Math.min(Number(s.missTokens), report.stores.small.tokens)} distinct tokens` +
+      (s.pin ? "; pinned: servers on CPU 0, load generator on CPU 1" : ""),
     `node ${report.machine.node}, ${report.machine.cpus} CPUs, load average ${(report.machine.loadAverageBefore as number[])[0]?.toFixed(1)} → ${(report.machine.loadAverageAfter as number[])[0]?.toFixed(1)}, data on ${report.machine.dataFilesystem}`,
     `seeding: ${report.stores.big.tokens.toLocaleString("en")} tokens in ${report.stores.big.seedSeconds.toFixed(1)} s; ` +
       `fsync of the data disk: p50 ${fixed((report.machine.fsync as { p50Ms: number }).p50Ms, 1)} ms, p90 ${fixed((report.machine.fsync as { p90Ms: number }).p90Ms, 1)} ms`,
