@@ -6,6 +6,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.js";
+import { audit, T0, token, user } from "../../test/support/store-records.js";
 import { DEFAULT_SETTINGS } from "../core/settings.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
@@ -30,64 +31,8 @@ interface TestDatabase {
   dispose(): Promise<void>;
 }
 
-// Fixed times (milliseconds), so that nothing depends on the clock.
-const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-function user(id: string, overrides: Partial<UserRecord> = {}): UserRecord {
-  return {
-    id,
-    fullName: `${id} Example`,
-    email: `${id.toLowerCase()}@example.com`,
-    passwordHash: null,
-    roles: ["user"],
-    kind: "user",
-    ownerId: null,
-    disabled: false,
-    mustChangePassword: false,
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
-}
-
-function token(id: string, userId: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
-  return {
-    id,
-    userId,
-    name: `token ${id}`,
-    hash: `hash-${id}`,
-    format: "steward",
-    createdAt: T0,
-    expiresAt: null,
-    revokedAt: null,
-    lastUsedAt: null,
-    useCount: 0,
-    scopes: null,
-    allowedCidrs: null,
-    graceUntil: null,
-    replacedBy: null,
-    ...overrides,
-  };
-}
-
-function audit(action: string, overrides: Partial<AuditInput> = {}): AuditInput {
-  return {
-    at: T0,
-    action,
-    actorUserId: null,
-    actorTokenId: null,
-    targetUserId: null,
-    targetTokenId: null,
-    ip: "192.0.2.1",
-    userAgent: "contract-test",
-    outcome: "success",
-    requestId: null,
-    details: {},
-    ...overrides,
-  };
-}
 
 /** Polls until `condition` holds; returns how long it took. Fails after `timeoutMs`. */
 async function waitFor(condition: () => boolean, timeoutMs = 3_000): Promise<number> {

@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AuditInput, TokenRecord, UserRecord } from "../store.js";
+import { audit, T0, token, user } from "../../../test/support/store-records.js";
 import { SqliteStore } from "./sqlite-store.js";
 
-const NOW = Date.UTC(2026, 10, 1);
 const folders: string[] = [];
 
 afterEach(() => {
@@ -19,66 +18,19 @@ function openFileStore(): { store: SqliteStore; file: string } {
   return { store: SqliteStore.open(file), file };
 }
 
-function event(action: string, tokenId: string | null = null): AuditInput {
-  return {
-    at: NOW,
-    action,
-    actorUserId: "alice",
-    actorTokenId: null,
-    targetUserId: "alice",
-    targetTokenId: tokenId,
-    ip: null,
-    userAgent: null,
-    outcome: "success",
-    requestId: null,
-    details: {},
-  };
-}
-
-const alice: UserRecord = {
-  id: "alice",
-  fullName: "Alice",
-  email: null,
-  passwordHash: null,
-  roles: ["user"],
-  kind: "user",
-  ownerId: null,
-  disabled: false,
-  mustChangePassword: false,
-  createdAt: NOW,
-  updatedAt: NOW,
-};
-
-function token(id: string, hash: string): TokenRecord {
-  return {
-    id,
-    userId: "alice",
-    name: id,
-    hash,
-    format: "steward",
-    createdAt: NOW,
-    expiresAt: null,
-    revokedAt: null,
-    lastUsedAt: null,
-    useCount: 0,
-    scopes: null,
-    allowedCidrs: null,
-    graceUntil: null,
-    replacedBy: null,
-  };
-}
+const tokenCreated = (tokenId: string) => audit("token.created", { targetTokenId: tokenId });
 
 describe("SQLite group commit", () => {
   it("commits concurrent changes together; one that fails is rolled back alone, with its audit event", async () => {
     const { store, file } = openFileStore();
     await store.migrate();
-    await store.createUser(alice, event("user.created"));
+    await store.createUser(user("alice"), audit("user.created"));
     const results = await Promise.allSettled([
-      store.createToken(token("t1", "1".repeat(64)), event("token.created", "t1")),
-      store.createToken(token("t2", "2".repeat(64)), event("token.created", "t2")),
+      store.createToken(token("t1", "alice", { hash: "1".repeat(64) }), tokenCreated("t1")),
+      store.createToken(token("t2", "alice", { hash: "2".repeat(64) }), tokenCreated("t2")),
       // Same hash as t1: the unique index refuses it, inside the same batch as t1.
-      store.createToken(token("t3", "1".repeat(64)), event("token.created", "t3")),
-      store.createToken(token("t4", "4".repeat(64)), event("token.created", "t4")),
+      store.createToken(token("t3", "alice", { hash: "1".repeat(64) }), tokenCreated("t3")),
+      store.createToken(token("t4", "alice", { hash: "4".repeat(64) }), tokenCreated("t4")),
     ]);
     expect(results.map((result) => result.status)).toEqual([
       "fulfilled",
@@ -101,15 +53,15 @@ describe("SQLite group commit", () => {
   it("lets a later change in a batch see the earlier ones, as if they ran one by one", async () => {
     const { store } = openFileStore();
     await store.migrate();
-    await store.createUser(alice, event("user.created"));
+    await store.createUser(user("alice"), audit("user.created"));
     const seen: string[] = [];
     store.onInvalidate((change) => seen.push(change.type === "token" ? change.hash : change.type));
     const [, revoked] = await Promise.all([
-      store.createToken(token("t1", "1".repeat(64)), event("token.created", "t1")),
-      store.revokeToken("t1", NOW, event("token.revoked", "t1")),
+      store.createToken(token("t1", "alice", { hash: "1".repeat(64) }), tokenCreated("t1")),
+      store.revokeToken("t1", T0, audit("token.revoked", { targetTokenId: "t1" })),
     ]);
     expect(revoked).toBe(true);
-    expect((await store.getToken("t1"))?.revokedAt).toBe(NOW);
+    expect((await store.getToken("t1"))?.revokedAt).toBe(T0);
     // The revoke's invalidation is announced after the commit.
     expect(seen).toContain("1".repeat(64));
     await store.close();
