@@ -10,9 +10,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { isDatabaseUnavailable } from "../src/store/postgres/unavailable.js";
-import type { AuditInput } from "../src/store/store.js";
 import { startPostgres, type TestPostgres } from "./support/postgres.js";
 import { makeTempDir, removeDir, runCli } from "./support/server-process.js";
+import { audit, token, user } from "./support/store-records.js";
 
 let postgres: TestPostgres;
 let dataDir: string;
@@ -157,22 +157,6 @@ describe("steward serve refuses to start on PostgreSQL with a clear message", { 
   });
 });
 
-function audit(action: string): AuditInput {
-  return {
-    at: Date.now(),
-    action,
-    actorUserId: null,
-    actorTokenId: null,
-    targetUserId: null,
-    targetTokenId: null,
-    ip: null,
-    userAgent: "test",
-    outcome: "success",
-    requestId: null,
-    details: {},
-  };
-}
-
 describe("a pooled connection killed in the middle of a statement", () => {
   it("fails that statement as 'unavailable', does not crash the process, and the store carries on", async () => {
     const url = await postgres.createDatabase("steward_killed");
@@ -181,39 +165,9 @@ describe("a pooled connection killed in the middle of a statement", () => {
     try {
       await store.migrate();
       const now = Date.now();
-      await store.createUser(
-        {
-          id: "alice",
-          fullName: "Alice",
-          email: null,
-          passwordHash: null,
-          roles: ["user"],
-          kind: "user",
-          ownerId: null,
-          disabled: false,
-          mustChangePassword: false,
-          createdAt: now,
-          updatedAt: now,
-        },
-        audit("user.created"),
-      );
+      await store.createUser(user("alice", { createdAt: now, updatedAt: now }), audit("user.created"));
       await store.createToken(
-        {
-          id: "t1",
-          userId: "alice",
-          name: "ci",
-          hash: "0".repeat(64),
-          format: "steward",
-          createdAt: now,
-          expiresAt: null,
-          revokedAt: null,
-          lastUsedAt: null,
-          useCount: 0,
-          scopes: null,
-          allowedCidrs: null,
-          graceUntil: null,
-          replacedBy: null,
-        },
+        token("t1", "alice", { name: "ci", hash: "0".repeat(64), createdAt: now }),
         audit("token.created"),
       );
 
