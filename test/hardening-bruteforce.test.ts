@@ -8,7 +8,7 @@
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { basic, createTestApp, type TestApp } from "./support/harness.js";
+import { basic, createTestApp, postLoginForm, type TestApp } from "./support/harness.js";
 
 const PER_IP = 5;
 const PER_USER = 8;
@@ -35,13 +35,7 @@ function get(url: string, authorization: string, remoteAddress: string) {
 }
 
 function login(user: string, password: string, remoteAddress: string) {
-  return t.app.inject({
-    method: "POST",
-    url: "/j_spring_security_check",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    payload: new URLSearchParams({ j_username: user, j_password: password }).toString(),
-    remoteAddress,
-  });
+  return postLoginForm(t.app, user, password, remoteAddress);
 }
 
 function expectLimited(response: LightMyRequestResponse): void {

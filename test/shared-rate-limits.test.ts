@@ -14,7 +14,7 @@ import { LEAK_REPORTS_PER_WINDOW } from "../src/http/routes/api-token-leak.js";
 import { PostgresStore } from "../src/store/postgres/postgres-store.js";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
-import { basic, createTestApp, type TestApp } from "./support/harness.js";
+import { basic, createTestApp, postLoginForm, type TestApp } from "./support/harness.js";
 import { startPostgres, type TestPostgres } from "./support/postgres.js";
 
 const PER_IP = 6;
@@ -109,13 +109,7 @@ describe.each(BACKENDS)("shared failure limits: %s", (_name, freshDatabase) => {
   }
 
   function login(t: TestApp, user: string, password: string, remoteAddress: string) {
-    return t.app.inject({
-      method: "POST",
-      url: "/j_spring_security_check",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      payload: new URLSearchParams({ j_username: user, j_password: password }).toString(),
-      remoteAddress,
-    });
+    return postLoginForm(t.app, user, password, remoteAddress);
   }
 
   function expectLimited(response: LightMyRequestResponse): void {

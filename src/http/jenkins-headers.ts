@@ -8,6 +8,11 @@ export const JENKINS_VERSION = "2.578";
 export const JENKINS_SESSION = randomBytes(4).toString("hex");
 
 /** The identity headers Jenkins clients read from pages, `/api/*` answers and the login 403. */
+export const JENKINS_HEADERS: Readonly<Record<string, string>> = {
+  "x-jenkins": JENKINS_VERSION,
+  "x-jenkins-session": JENKINS_SESSION,
+};
+
 export function setJenkinsHeaders(reply: FastifyReply): void {
-  reply.header("X-Jenkins", JENKINS_VERSION).header("X-Jenkins-Session", JENKINS_SESSION);
+  reply.headers(JENKINS_HEADERS);
 }

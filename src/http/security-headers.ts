@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { JENKINS_SESSION, JENKINS_VERSION } from "./jenkins-headers.js";
+import { JENKINS_HEADERS } from "./jenkins-headers.js";
 import { type Surface, surfaceOf } from "./surface.js";
 
 const EVERY_ANSWER: Record<string, string> = {
@@ -10,8 +10,7 @@ const EVERY_ANSWER: Record<string, string> = {
 /** Pages and the Jenkins surface: Jenkins' identity headers, no framing, and a strict CSP. */
 const PAGES_AND_JENKINS: Record<string, string> = {
   ...EVERY_ANSWER,
-  "x-jenkins": JENKINS_VERSION,
-  "x-jenkins-session": JENKINS_SESSION,
+  ...JENKINS_HEADERS,
   "x-frame-options": "deny",
   "content-security-policy":
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",

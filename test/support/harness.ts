@@ -122,13 +122,23 @@ export async function fetchCrumb(
   return { cookie, crumb: (response.json() as { crumb: string }).crumb };
 }
 
-/** Signs in through the login form; returns the session cookie. */
-export async function signIn(app: FastifyInstance, user: string, password: string): Promise<string> {
-  const response = await app.inject({
+/** POSTs the login form, from `remoteAddress` when given (rate limits count per client address). */
+export function postLoginForm(
+  app: FastifyInstance,
+  user: string,
+  password: string,
+  remoteAddress?: string,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
     method: "POST",
     url: "/j_spring_security_check",
     payload: new URLSearchParams({ j_username: user, j_password: password, from: "/" }).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded" },
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
   });
-  return sessionCookieOf(response);
+}
+
+/** Signs in through the login form; returns the session cookie. */
+export async function signIn(app: FastifyInstance, user: string, password: string): Promise<string> {
+  return sessionCookieOf(await postLoginForm(app, user, password));
 }
