@@ -60,20 +60,27 @@ export function hasValidStewardChecksum(value: string): boolean {
   return checksumOf(body) === value.slice(-STEWARD_CHECKSUM_LENGTH);
 }
 
+/** The format a value would have, from its length and prefix alone (no hashing, no alphabet check). */
+function formatOf(value: string): TokenFormat | null {
+  if (value.length === STEWARD_TOKEN_LENGTH && value.startsWith(STEWARD_PREFIX)) return "steward";
+  if (value.length === JENKINS_TOKEN_LENGTH && value.startsWith(JENKINS_PREFIX)) return "jenkins";
+  if (value.length === LEGACY_TOKEN_LENGTH) return "legacy";
+  return null;
+}
+
+/** The hash a value of `format` is stored under (an `11` token: its 32 hex, as Jenkins stores it). */
+function storedHashOf(value: string, format: TokenFormat): string {
+  return sha256Hex(format === "jenkins" ? value.slice(JENKINS_PREFIX.length) : value);
+}
+
 /**
  * The format a value would have and the hash it would be stored under, from its length and prefix alone.
  * A hash found among stored tokens proves the value well-formed (stored values always are); before any
  * lookup, `isWellFormedToken` must check the rest.
  */
 export function tokenCandidate(value: string): ParsedToken | null {
-  if (value.length === STEWARD_TOKEN_LENGTH && value.startsWith(STEWARD_PREFIX)) {
-    return { format: "steward", hash: sha256Hex(value) };
-  }
-  if (value.length === JENKINS_TOKEN_LENGTH && value.startsWith(JENKINS_PREFIX)) {
-    return { format: "jenkins", hash: sha256Hex(value.slice(JENKINS_PREFIX.length)) };
-  }
-  if (value.length === LEGACY_TOKEN_LENGTH) return { format: "legacy", hash: sha256Hex(value) };
-  return null;
+  const format = formatOf(value);
+  return format ? { format, hash: storedHashOf(value, format) } : null;
 }
 
 /** The alphabet (and for `stw_` values the checksum) of a value of `format`: forged or mistyped values fail. */
@@ -88,8 +95,9 @@ export function isWellFormedToken(value: string, format: TokenFormat): boolean {
  * and a bare 32-hex value is only ever a legacy token.
  */
 export function parseToken(value: string): ParsedToken | null {
-  const candidate = tokenCandidate(value);
-  return candidate && isWellFormedToken(value, candidate.format) ? candidate : null;
+  const format = formatOf(value);
+  if (!format || !isWellFormedToken(value, format)) return null;
+  return { format, hash: storedHashOf(value, format) };
 }
 
 /** Parses a caller-supplied fixed Jenkins token (`addFixedToken`): `11` + 32 hex, nothing else. */
