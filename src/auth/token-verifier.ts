@@ -27,6 +27,19 @@ export type TokenCheck =
 
 const REFUSED: TokenCheck = Object.freeze({ ok: false, reason: "unknown" });
 
+/** Whether a verified token may act for this request: its owner, still valid, from an allowed address. */
+function verdictOf(
+  entry: CachedToken,
+  ownerKey: string | null,
+  ip: string,
+  now: number,
+): "ok" | "not_owner" | "ended" | "ip_not_allowed" {
+  if (ownerKey !== null && entry.ownerKey !== ownerKey) return "not_owner";
+  if (now >= entry.validUntil) return "ended";
+  if (entry.allowsIp && !entry.allowsIp(ip)) return "ip_not_allowed";
+  return "ok";
+}
+
 export interface TokenCacheOptions {
   maxEntries: number;
   ttlMs: number;
@@ -90,6 +103,24 @@ export class TokenVerifier {
   }
 
   /**
+   * The hot lane's check (answers served before routing): a token that is cached and valid right now,
+   * or undefined for anything else — a miss, a refusal, an untrusted cache. Nothing else happens on
+   * undefined (no lookup, no count, no cache change), so the full pipeline can then check the request
+   * as if this never ran. A success counts as a hit and a use, like `verify`.
+   */
+  verifyCached(userId: string | null, value: string, ip: string): TokenCheck | undefined {
+    const candidate = tokenCandidate(value);
+    if (!candidate) return undefined;
+    const entry = this.cached(candidate.hash, candidate.format);
+    if (!entry) return undefined;
+    const now = this.clock.now();
+    if (verdictOf(entry, userId === null ? null : userId.toLowerCase(), ip, now) !== "ok") return undefined;
+    this.hits++;
+    if (this.recordUsage()) this.usage.record(entry.tokenId, ip, now);
+    return entry.accepted;
+  }
+
+  /**
    * Hashes once. A cached hash is a stored token, so only a miss checks the value's alphabet and checksum
    * — before the lookup, so forged or mistyped values never reach the database. `ownerKey` null: any owner.
    */
@@ -97,7 +128,10 @@ export class TokenVerifier {
     const candidate = tokenCandidate(value);
     if (!candidate) return REFUSED;
     const cached = this.cached(candidate.hash, candidate.format);
-    if (cached !== undefined) return this.decide(cached, candidate.hash, ownerKey, ip);
+    if (cached !== undefined) {
+      this.hits++;
+      return this.decide(cached, candidate.hash, ownerKey, ip);
+    }
     if (!isWellFormedToken(value, candidate.format)) return REFUSED;
     return this.load(candidate.hash, candidate.format).then((entry) =>
       this.decide(entry, candidate.hash, ownerKey, ip),
@@ -105,17 +139,22 @@ export class TokenVerifier {
   }
 
   private decide(entry: CachedToken | null, hash: string, ownerKey: string | null, ip: string): TokenCheck {
-    if (!entry || (ownerKey !== null && entry.ownerKey !== ownerKey)) return REFUSED;
+    if (!entry) return REFUSED;
     const now = this.clock.now();
-    if (now >= entry.validUntil) {
-      this.cache.delete(hash);
-      const expired = entry.expiresAt !== null && now >= entry.expiresAt;
-      return expired ? { ok: false, reason: "expired", tokenId: entry.tokenId } : REFUSED;
+    switch (verdictOf(entry, ownerKey, ip, now)) {
+      case "ok":
+        if (this.recordUsage()) this.usage.record(entry.tokenId, ip, now);
+        return entry.accepted;
+      case "not_owner":
+        return REFUSED;
+      case "ended":
+        this.cache.delete(hash);
+        return entry.expiresAt !== null && now >= entry.expiresAt
+          ? { ok: false, reason: "expired", tokenId: entry.tokenId }
+          : REFUSED;
+      case "ip_not_allowed":
+        return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
     }
-    if (entry.allowsIp && !entry.allowsIp(ip))
-      return { ok: false, reason: "ip_not_allowed", tokenId: entry.tokenId };
-    if (this.recordUsage()) this.usage.record(entry.tokenId, ip, now);
-    return entry.accepted;
   }
 
   /**
@@ -126,7 +165,6 @@ export class TokenVerifier {
     if (!this.store.invalidationsReliable()) return undefined;
     const entry = this.cache.get(hash);
     if (entry === undefined) return undefined;
-    this.hits++;
     return entry.format === format ? entry : null;
   }
 

@@ -1,5 +1,10 @@
 import fastifyFormbody from "@fastify/formbody";
-import Fastify, { type FastifyInstance, type FastifyRequest, type preValidationHookHandler } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerFactory,
+  type preValidationHookHandler,
+} from "fastify";
 import type { LoggerOptions } from "pino";
 import type { AuthResult } from "../auth/authenticator.js";
 import { SESSION_COOKIE } from "../auth/sessions.js";
@@ -11,25 +16,20 @@ import type { Services } from "../service/services.js";
 import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { cookieOf } from "./cookies.js";
 import { handleError } from "./errors.js";
-import { createLog } from "./log.js";
+import { HotLane } from "./hot-lane.js";
+import { createLog, logRequest, logsRequests, pathOnly } from "./log.js";
 import { requestIdSource } from "./request-id.js";
 import { registerRoutes } from "./routes/index.js";
 import { setSecurityHeaders } from "./security-headers.js";
+import { tokenExpiryHeaders } from "./token-headers.js";
 import "./types.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-/** Log levels at which each request gets its (one) log line. */
-const LOGS_REQUESTS = new Set(["info", "debug", "trace"]);
 
 export interface AppOptions {
   logger?: LoggerOptions | boolean;
   /** Where log lines go (tests capture them); default stdout. */
   logStream?: NodeJS.WritableStream;
-}
-
-/** Log a request's path only: query strings can carry secrets (e.g. Jenkins' addFixedToken). */
-function pathOnly(url: string): string {
-  return url.split("?", 1)[0]!.slice(0, 512);
 }
 
 function asError(error: unknown): Error {
@@ -48,6 +48,12 @@ function crumbOf(request: FastifyRequest): string | undefined {
 export async function createApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services.deps;
   const log = createLog(config.logLevel, options);
+  const nextRequestId = requestIdSource(services.deps.random);
+  const hotLane = new HotLane(services.verifier, {
+    trustProxy: config.trustProxy,
+    log: logsRequests(log) ? log : null,
+    nextRequestId,
+  });
   const app = Fastify({
     // Steward logs through its own logger (`app.stewardLog`): Fastify's would give every request a
     // child logger and response listeners, work most requests (which log nothing) should not pay for.
@@ -56,7 +62,13 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     bodyLimit: config.bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     return503OnClosing: true,
-    genReqId: requestIdSource(services.deps.random),
+    genReqId: nextRequestId,
+    // The hot lane answers the most frequent cached-token requests before Fastify (see hot-lane.ts).
+    serverFactory: hotLane.serverFactory as FastifyServerFactory,
+  });
+  app.addHook("preClose", (done) => {
+    hotLane.close();
+    done();
   });
 
   await app.register(fastifyFormbody, { bodyLimit: config.bodyLimit });
@@ -66,6 +78,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   );
 
   app.decorate("stewardLog", log);
+  app.decorate("hotLane", hotLane);
   app.decorateRequest("logFields", null);
   app.decorateRequest("principal", null as never);
   app.decorateRequest("session", null);
@@ -93,9 +106,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     const accept = (result: AuthResult): void => {
       request.principal = result.principal;
       request.session = result.session;
-      if (result.principal.tokenExpiresAt) {
-        reply.header("Steward-Token-Expires", new Date(result.principal.tokenExpiresAt).toISOString());
-      }
+      if (result.principal.tokenExpiresAt) reply.headers(tokenExpiryHeaders(result.principal));
     };
     const result = services.authenticator.authenticate({
       authorization: request.headers.authorization,
@@ -147,20 +158,17 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   });
 
   // The one log line per request, only at levels that show it (no hook at all otherwise).
-  if (LOGS_REQUESTS.has(log.level)) {
+  if (logsRequests(log)) {
     app.addHook("onResponse", (request, reply, done) => {
-      log.info(
-        {
-          reqId: request.id,
-          ...request.logFields,
-          method: request.method,
-          path: pathOnly(request.url),
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-          user: request.principal?.userId,
-        },
-        "request",
-      );
+      logRequest(log, {
+        id: request.id,
+        fields: request.logFields,
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: reply.elapsedTime,
+        userId: request.principal?.userId,
+      });
       done();
     });
   }

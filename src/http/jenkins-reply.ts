@@ -1,5 +1,7 @@
 import type { FastifyReply } from "fastify";
 
+export const JENKINS_JSON_TYPE = "application/json;charset=utf-8";
+
 /** JSON exactly as Jenkins sends it: `application/json;charset=utf-8` with a Content-Length. */
 export function sendJenkinsJson(reply: FastifyReply, body: unknown): FastifyReply {
   return sendSerialisedJenkinsJson(reply, JSON.stringify(body));
@@ -7,7 +9,7 @@ export function sendJenkinsJson(reply: FastifyReply, body: unknown): FastifyRepl
 
 /** The same, for a body serialised beforehand. */
 export function sendSerialisedJenkinsJson(reply: FastifyReply, json: string): FastifyReply {
-  return reply.type("application/json;charset=utf-8").send(json);
+  return reply.type(JENKINS_JSON_TYPE).send(json);
 }
 
 /** Jenkins' `{"status":"error","message":…}` answered with 200, as its token methods do. */

@@ -18,3 +18,42 @@ export function createLog(
 export function requestLog(request: FastifyRequest): Logger {
   return request.server.stewardLog.child({ reqId: request.id, ...request.logFields });
 }
+
+/** Log levels at which each request gets its (one) log line. */
+const LOGS_REQUESTS = new Set(["info", "debug", "trace"]);
+
+export function logsRequests(log: Logger): boolean {
+  return LOGS_REQUESTS.has(log.level);
+}
+
+/** Log a request's path only: query strings can carry secrets (e.g. Jenkins' addFixedToken). */
+export function pathOnly(url: string): string {
+  return url.split("?", 1)[0]!.slice(0, 512);
+}
+
+export interface AnsweredRequest {
+  id: string;
+  /** Fields a route added (e.g. the request forward auth was asked about). */
+  fields: Record<string, unknown> | null;
+  method: string;
+  url: string;
+  status: number;
+  ms: number;
+  userId: string | undefined;
+}
+
+/** The one line per request, the same wherever the request was answered. */
+export function logRequest(log: Logger, request: AnsweredRequest): void {
+  log.info(
+    {
+      reqId: request.id,
+      ...request.fields,
+      method: request.method,
+      path: pathOnly(request.url),
+      status: request.status,
+      ms: Math.round(request.ms),
+      user: request.userId,
+    },
+    "request",
+  );
+}

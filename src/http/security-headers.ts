@@ -30,7 +30,12 @@ function surfaceOfRequest(request: FastifyRequest): Surface {
   return surface;
 }
 
+/** The headers every answer of a surface carries. */
+export function securityHeadersOf(surface: Surface): Readonly<Record<string, string>> {
+  return surface === "api" ? EVERY_ANSWER : PAGES_AND_JENKINS;
+}
+
 /** The headers every answer carries, by surface; set before anything can fail, so errors carry them too. */
 export function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers(surfaceOfRequest(request) === "api" ? EVERY_ANSWER : PAGES_AND_JENKINS);
+  reply.headers(securityHeadersOf(surfaceOfRequest(request)));
 }

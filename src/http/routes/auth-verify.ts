@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { IncomingHttpHeaders } from "node:http";
+import type { FastifyInstance } from "fastify";
 import { FailureLimiter } from "../../auth/rate-limiter.js";
 import { TokenAuthenticator, tokenAuthError } from "../../auth/token-credentials.js";
 import { invalid } from "../../core/errors.js";
-import { isScope, requireScope, SCOPES, type Scope } from "../../core/permissions.js";
+import { isScope, type Principal, requireScope, SCOPES, type Scope } from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import { recordAuthFailure } from "../audit-denials.js";
 
@@ -23,8 +24,8 @@ function requiredScopes(query: unknown): Scope[] {
   return scopes;
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   return typeof value === "string" ? value : undefined;
 }
 
@@ -33,12 +34,36 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * Traefik and Caddy `X-Forwarded-Method`/`X-Forwarded-Uri`. Only for the log line, as a path: a query
  * string can carry secrets.
  */
-function originalRequest(request: FastifyRequest): string | undefined {
-  const method = header(request, "x-original-method") ?? header(request, "x-forwarded-method");
-  const uri = header(request, "x-original-uri") ?? header(request, "x-forwarded-uri");
+export function originalRequest(headers: IncomingHttpHeaders): string | undefined {
+  const method = header(headers, "x-original-method") ?? header(headers, "x-forwarded-method");
+  const uri = header(headers, "x-original-uri") ?? header(headers, "x-forwarded-uri");
   if (method === undefined && uri === undefined) return undefined;
   const path = (uri ?? "").split("?", 1)[0]!.slice(0, 512);
   return `${(method ?? "?").slice(0, 16)} ${path}`.trim();
+}
+
+/** The path; also served by the hot lane (src/http/hot-lane.ts), which must answer the same. */
+export const AUTH_VERIFY_PATH = "/auth/verify";
+
+/** Every answer, refusals too: a proxy must not cache a decision. */
+export const NOT_STORED: Readonly<Record<string, string>> = { "cache-control": "no-store" };
+
+/** An unscoped token acts with its owner's full permissions: it carries every scope. */
+function scopesOf(principal: Principal): readonly Scope[] {
+  return principal.scopes ?? SCOPES;
+}
+
+/** What the proxy passes on to the application: who, with which token (its id, never its value), which scopes. */
+export function verifiedHeaders(principal: Principal, tokenId: string): Record<string, string> {
+  return {
+    "x-steward-user": principal.userId,
+    "x-steward-token": tokenId,
+    "x-steward-scopes": scopesOf(principal).join(","),
+  };
+}
+
+export function verifiedBody(principal: Principal, tokenId: string) {
+  return { user: principal.userId, tokenId, scopes: scopesOf(principal) };
 }
 
 /**
@@ -60,10 +85,10 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
   );
 
   // `public`: the app's own authentication (passwords, session cookies) does not apply here.
-  app.all("/auth/verify", { config: { public: true, crumbExempt: true } }, async (request, reply) => {
-    const original = originalRequest(request);
+  app.all(AUTH_VERIFY_PATH, { config: { public: true, crumbExempt: true } }, async (request, reply) => {
+    const original = originalRequest(request.headers);
     if (original !== undefined) request.logFields = { original };
-    reply.header("Cache-Control", "no-store");
+    reply.headers(NOT_STORED);
     const required = requiredScopes(request.query);
     const result = await tokens.authenticate(request.headers.authorization, request.ip);
     if (!result.ok) {
@@ -75,12 +100,8 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
     const { principal } = result;
     request.principal = principal;
     for (const scope of required) requireScope(principal, scope);
-    // An unscoped token acts with its owner's full permissions: it carries every scope.
-    const scopes = principal.scopes ?? SCOPES;
-    reply
-      .header("X-Steward-User", principal.userId)
-      .header("X-Steward-Token", result.tokenId)
-      .header("X-Steward-Scopes", scopes.join(","));
-    return { user: principal.userId, tokenId: result.tokenId, scopes };
+    return reply
+      .headers(verifiedHeaders(principal, result.tokenId))
+      .send(verifiedBody(principal, result.tokenId));
   });
 }

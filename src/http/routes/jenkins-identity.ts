@@ -11,6 +11,9 @@ import type { Services } from "../../service/services.js";
 import type { UserRecord } from "../../store/store.js";
 import { sendJenkinsJson, sendSerialisedJenkinsJson, xmlEscape } from "../jenkins-reply.js";
 
+/** The answer's path; also served by the hot lane (src/http/hot-lane.ts), which must answer the same. */
+export const WHOAMI_JSON_PATH = "/whoAmI/api/json";
+
 /** The public base URL: configured, or derived from the request (through trusted proxies only). */
 export function baseUrlOf(request: FastifyRequest, services: Services): string {
   return services.deps.config.baseUrl ?? `${request.protocol}://${request.host}`;
@@ -33,7 +36,7 @@ function whoAmI(principal: Principal) {
  */
 const whoAmIBodies = new WeakMap<Principal, string>();
 
-function whoAmIJson(principal: Principal): string {
+export function whoAmIJson(principal: Principal): string {
   let body = whoAmIBodies.get(principal);
   if (body === undefined) {
     body = JSON.stringify(whoAmI(principal));
@@ -64,7 +67,7 @@ export function requireJenkinsApi(principal: Principal): void {
 
 export function jenkinsIdentityRoutes(app: FastifyInstance, services: Services): void {
   // whoAmI is readable by anyone and never shows the session id or the Authorization value.
-  app.get("/whoAmI/api/json", async (request, reply) =>
+  app.get(WHOAMI_JSON_PATH, async (request, reply) =>
     sendSerialisedJenkinsJson(reply, whoAmIJson(request.principal)),
   );
   app.get("/whoAmI/api/xml", async (request, reply) => {

@@ -1,0 +1,190 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import proxyAddr from "@fastify/proxy-addr";
+import type { Logger } from "pino";
+import { parseBasicHeader } from "../auth/basic-header.js";
+import { parseTokenCredentials } from "../auth/token-credentials.js";
+import type { TokenVerifier } from "../auth/token-verifier.js";
+import { ANONYMOUS, type Principal } from "../core/permissions.js";
+import { JENKINS_JSON_TYPE } from "./jenkins-reply.js";
+import { logRequest } from "./log.js";
+import {
+  AUTH_VERIFY_PATH,
+  NOT_STORED,
+  originalRequest,
+  verifiedBody,
+  verifiedHeaders,
+} from "./routes/auth-verify.js";
+import { WHOAMI_JSON_PATH, whoAmIJson } from "./routes/jenkins-identity.js";
+import { securityHeadersOf } from "./security-headers.js";
+import { tokenExpiryHeaders } from "./token-headers.js";
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** A whole answer but the status (200): its headers as name, value, name, value… and its body. */
+interface HotAnswer {
+  headers: string[];
+  body: string;
+}
+
+export interface HotLaneOptions {
+  /** Addresses whose X-Forwarded-For is believed (STEWARD_TRUST_PROXY), as Fastify is told. */
+  trustProxy: string[];
+  /** The request log, when requests are logged at its level. */
+  log: Logger | null;
+  /** The request id source Fastify uses too. */
+  nextRequestId: () => string;
+}
+
+/** The `http` options Fastify hands its server factory (its defaults applied). */
+interface ServerSettings {
+  http?: object;
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+  maxRequestsPerSocket?: number;
+}
+
+function answerOf(headers: Record<string, string>[], contentType: string, body: string): HotAnswer {
+  const flat: string[] = [];
+  for (const group of headers) for (const [name, value] of Object.entries(group)) flat.push(name, value);
+  flat.push("content-type", contentType, "content-length", String(Buffer.byteLength(body)));
+  return { headers: flat, body };
+}
+
+/** A request without a body: the lane never reads one (Fastify applies its limits and parsers). */
+function hasNoBody(request: IncomingMessage): boolean {
+  const length = request.headers["content-length"];
+  return (length === undefined || length === "0") && request.headers["transfer-encoding"] === undefined;
+}
+
+/**
+ * The hot lane: the two answers clients ask for most often — `GET /whoAmI/api/json` (how Jenkins clients
+ * check their credentials) and `/auth/verify` (forward auth: once per proxied request) — written straight
+ * to node:http when the token is in the verifier's cache, before Fastify builds its request and reply.
+ * Both depend on the token alone, so each is built once per cached token (its principal is one frozen
+ * object); whoAmI also answers callers without any credential (anonymous), so that the cost of a token
+ * is measured against the same path. Anything else, and any doubt — not cached, refused, a cookie, a query string, a body, shutting
+ * down — goes to Fastify untouched (the cached check has no side effect unless it succeeds), which answers
+ * the same bytes through the full pipeline. A test holds the two paths to the same answers.
+ */
+export class HotLane {
+  /** Requests the lane answered (for /metrics and tests). */
+  answered = 0;
+  private closing = false;
+  private readonly whoAmIAnswers = new WeakMap<Principal, HotAnswer>();
+  private readonly verifyAnswers = new WeakMap<Principal, HotAnswer>();
+  private readonly ipOf: (request: IncomingMessage) => string;
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly options: HotLaneOptions,
+  ) {
+    const trust = options.trustProxy.length > 0 ? proxyAddr.compile(options.trustProxy) : null;
+    // The address Fastify's `request.ip` gives, so allow-lists and usage see the same client.
+    this.ipOf = trust
+      ? (request) => proxyAddr(request, trust)
+      : (request) => request.socket.remoteAddress ?? "";
+  }
+
+  /** From now on everything goes to Fastify, which answers 503 while it closes. */
+  close(): void {
+    this.closing = true;
+  }
+
+  /** Fastify's `serverFactory`: the HTTP/1 server Fastify would make, with the lane in front of its handler. */
+  serverFactory = (handler: Handler, settings: ServerSettings): Server => {
+    const server = createServer(settings.http ?? {}, (request, response) => {
+      if (!this.answer(request, response)) handler(request, response);
+    });
+    if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
+    if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
+    if (settings.connectionTimeout !== undefined) server.setTimeout(settings.connectionTimeout);
+    if (settings.maxRequestsPerSocket) server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+    return server;
+  };
+
+  /** True when the lane answered; false leaves the request as it came. */
+  answer(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.closing) return false;
+    const url = request.url;
+    if (url === WHOAMI_JSON_PATH) return request.method === "GET" && this.whoAmI(request, response);
+    if (url === AUTH_VERIFY_PATH) return this.forwardAuth(request, response);
+    return false;
+  }
+
+  /**
+   * Jenkins' whoAmI for a `Basic user:token` caller, or for a caller with no credential at all (anonymous).
+   * A cookie goes to Fastify: a session may be behind it.
+   */
+  private whoAmI(request: IncomingMessage, response: ServerResponse): boolean {
+    const { authorization, cookie } = request.headers;
+    if (cookie !== undefined || !hasNoBody(request)) return false;
+    const started = this.options.log ? performance.now() : 0;
+    const principal = authorization === undefined ? ANONYMOUS : this.tokenPrincipal(authorization, request);
+    if (principal === undefined) return false;
+    let answer = this.whoAmIAnswers.get(principal);
+    if (answer === undefined) {
+      const headers = [securityHeadersOf("jenkins"), tokenExpiryHeaders(principal)];
+      answer = answerOf(headers, JENKINS_JSON_TYPE, whoAmIJson(principal));
+      this.whoAmIAnswers.set(principal, answer);
+    }
+    this.send(request, response, answer, principal, null, started);
+    return true;
+  }
+
+  /** The principal of a cached, valid `Basic user:token`; undefined for anything else. */
+  private tokenPrincipal(authorization: string, request: IncomingMessage): Principal | undefined {
+    const credentials = parseBasicHeader(authorization);
+    if (credentials.kind !== "basic") return undefined;
+    const check = this.verifier.verifyCached(credentials.userId, credentials.secret, this.ipOf(request));
+    return check?.ok ? check.principal : undefined;
+  }
+
+  /** Forward auth for a Bearer or Basic token (`?scope=` checks go to Fastify). */
+  private forwardAuth(request: IncomingMessage, response: ServerResponse): boolean {
+    if (!hasNoBody(request)) return false;
+    const started = this.options.log ? performance.now() : 0;
+    const credentials = parseTokenCredentials(request.headers.authorization);
+    if (credentials.kind !== "token") return false;
+    const check = this.verifier.verifyCached(credentials.userId, credentials.value, this.ipOf(request));
+    if (!check?.ok) return false;
+    const { principal, tokenId } = check;
+    let answer = this.verifyAnswers.get(principal);
+    if (answer === undefined) {
+      const headers = [securityHeadersOf("api"), NOT_STORED, verifiedHeaders(principal, tokenId)];
+      answer = answerOf(
+        headers,
+        "application/json; charset=utf-8",
+        JSON.stringify(verifiedBody(principal, tokenId)),
+      );
+      this.verifyAnswers.set(principal, answer);
+    }
+    const original = this.options.log ? originalRequest(request.headers) : undefined;
+    this.send(request, response, answer, principal, original === undefined ? null : { original }, started);
+    return true;
+  }
+
+  private send(
+    request: IncomingMessage,
+    response: ServerResponse,
+    answer: HotAnswer,
+    principal: Principal,
+    fields: Record<string, unknown> | null,
+    started: number,
+  ): void {
+    response.writeHead(200, answer.headers);
+    response.end(answer.body);
+    this.answered++;
+    const { log } = this.options;
+    if (log === null) return;
+    logRequest(log, {
+      id: this.options.nextRequestId(),
+      fields,
+      method: request.method ?? "GET",
+      url: request.url ?? "",
+      status: 200,
+      ms: performance.now() - started,
+      userId: principal.userId,
+    });
+  }
+}
