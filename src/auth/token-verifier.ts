@@ -114,7 +114,9 @@ export class TokenVerifier {
     const entry = this.cached(candidate.hash, candidate.format);
     if (!entry) return undefined;
     const now = this.clock.now();
-    if (verdictOf(entry, userId === null ? null : userId.toLowerCase(), ip, now) !== "ok") return undefined;
+    // Most clients send the id as stored; only another case needs lowering.
+    const ownerKey = userId === null || userId === entry.ownerKey ? userId : userId.toLowerCase();
+    if (verdictOf(entry, ownerKey, ip, now) !== "ok") return undefined;
     this.hits++;
     if (this.recordUsage()) this.usage.record(entry.tokenId, ip, now);
     return entry.accepted;

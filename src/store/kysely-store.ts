@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, sql, type Transaction } from "kysely";
+import { DEFAULT_MIGRATION_TABLE, type Kysely, Migrator, sql, type Transaction } from "kysely";
 import { addressKey } from "../core/address-key.js";
 import { matchesEventFilter } from "../core/event-filter.js";
 import { isRole, isScope, type Role, type Scope, type UserKind } from "../core/permissions.js";
@@ -314,9 +314,28 @@ export abstract class KyselyStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const provider = migrationProvider(this.dialect);
+    const known = new Set(Object.keys(await provider.getMigrations()));
+    const unknown = (await this.appliedMigrations()).filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `This database was upgraded by a newer version of Steward: its migrations ${unknown.join(", ")} ` +
+          "are unknown to this one. Run that newer version (or a later one), or restore a backup made before the upgrade.",
+      );
+    }
+    const migrator = new Migrator({ db: this.db, provider });
     const { error } = await migrator.migrateToLatest();
     if (error) throw new Error("Database migration failed", { cause: error });
+  }
+
+  /** The migrations recorded in the database; none when it has never been migrated. */
+  private async appliedMigrations(): Promise<string[]> {
+    const tables = await this.db.introspection.getTables();
+    if (!tables.some((table) => table.name === DEFAULT_MIGRATION_TABLE)) return [];
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(
+      this.db,
+    );
+    return rows.map((row) => row.name);
   }
 
   async ping(): Promise<void> {

@@ -116,6 +116,17 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
         expect(store.invalidationsReliable()).toBe(true);
       });
 
+      it("refuses, with a clear message, a database a newer Steward has migrated", async () => {
+        await database.raw(
+          "INSERT INTO kysely_migration (name, timestamp) VALUES ('9999_from_the_future', '2099-01-01')",
+        );
+        await expect(store.migrate()).rejects.toThrow(
+          /upgraded by a newer version of Steward: its migrations 9999_from_the_future are unknown/,
+        );
+        await database.raw("DELETE FROM kysely_migration WHERE name = '9999_from_the_future'");
+        await store.migrate();
+      });
+
       it("creates a server secret once", async () => {
         let calls = 0;
         const make = () => `secret-${++calls}`;

@@ -93,6 +93,24 @@ describe("parseBasicHeader", () => {
     );
   });
 
+  it("decodes any run of the Base64 alphabet as Node's lenient decoder does (odd lengths, stray bits, padding)", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/:";
+    const body = fc.string({ unit: fc.constantFrom(...alphabet.slice(0, 64)), maxLength: 80 });
+    const withColon = fc
+      .uint8Array({ maxLength: 60 })
+      .map((b) => Buffer.from(b).toString("base64").replace(/=+$/, ""));
+    fc.assert(
+      fc.property(fc.oneof(body, withColon), fc.constantFrom("", "=", "=="), (encoded, padding) => {
+        const header = `Basic ${encoded}${padding}`;
+        const decoded = Buffer.from(`${encoded}${padding}`, "base64").toString("utf8");
+        const result = parseBasicHeader(header);
+        if (!decoded.includes(":")) expect(result.kind).toBe("malformed");
+        else expect(result).toEqual({ kind: "basic", ...splitAtFirstColon(decoded) });
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
   it("ignores other schemes (anonymous, as Jenkins does)", () => {
     const scheme = fc
       .stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,15}$/)
