@@ -330,11 +330,11 @@ export abstract class KyselyStore implements Store {
 
   /** The migrations recorded in the database; none when it has never been migrated. */
   private async appliedMigrations(): Promise<string[]> {
-    const tables = await this.db.introspection.getTables();
+    const tables = await this.db.introspection.getTables({ withInternalKyselyTables: true });
     if (!tables.some((table) => table.name === DEFAULT_MIGRATION_TABLE)) return [];
-    const { rows } = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(
-      this.db,
-    );
+    const { rows } = await sql<{
+      name: string;
+    }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(this.db);
     return rows.map((row) => row.name);
   }
 
