@@ -154,6 +154,23 @@ describe("the hot lane answers as Fastify does", () => {
     expect(lane.answer.headers["cache-control"]).toBe("no-store");
   });
 
+  it("forward auth with plain ?scope= lists: answered when the token has every scope, else explained by Fastify", async () => {
+    const narrow = await newToken({ scopes: ["tokens:read", "jenkins:api"] });
+    const headers = { authorization: `Bearer ${narrow.value}` };
+    await viaServer("/auth/verify", headers);
+    const held = await laneAnswered("/auth/verify?scope=jenkins:api,tokens:read", headers);
+    expect(held.byLane).toBe(true);
+    expect(held.answer).toEqual(await viaFastify("/auth/verify?scope=jenkins:api,tokens:read", headers));
+    expect(held.answer.headers["x-steward-scopes"]).toBe("tokens:read,jenkins:api");
+    const missing = await laneAnswered("/auth/verify?scope=tokens:read,audit:read", headers);
+    expect(missing.byLane).toBe(false);
+    expect(missing.answer.status).toBe(403);
+    expect(missing.answer.body).toContain("audit:read");
+    const unknown = await laneAnswered("/auth/verify?scope=tokens:raed", headers);
+    expect(unknown.byLane).toBe(false);
+    expect(unknown.answer.status).toBe(400);
+  });
+
   it("logs the same one line per request, without the credential", async () => {
     const headers = { authorization: `Bearer ${token.value}`, "x-original-uri": "/app/page?secret=1" };
     await viaServer("/auth/verify", headers);
@@ -178,7 +195,8 @@ describe("the hot lane answers as Fastify does", () => {
       ["/whoAmI/api/json?tree=name", {}, "GET"],
       ["/whoAmI/api/json", { cookie: "JSESSIONID.steward=nothing" }, "GET"],
       ["/whoAmI/api/json", {}, "HEAD"],
-      ["/auth/verify?scope=tokens:read", {}, "GET"],
+      ["/auth/verify?scope=tokens%3Aread", {}, "GET"],
+      ["/auth/verify?scope=tokens:read&x=1", {}, "GET"],
     ] as const) {
       const outcome = await laneAnswered(path, { ...headers, ...extra }, method);
       expect(outcome.byLane, `${method} ${path}`).toBe(false);

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { parseBasicHeader } from "../auth/basic-header.js";
 import { parseTokenCredentials } from "../auth/token-credentials.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
-import { ANONYMOUS, type Principal } from "../core/permissions.js";
+import { ANONYMOUS, hasScope, isScope, type Principal } from "../core/permissions.js";
 import { JENKINS_JSON_TYPE } from "./jenkins-reply.js";
 import { logRequest } from "./log.js";
 import {
@@ -19,6 +19,10 @@ import { securityHeadersOf } from "./security-headers.js";
 import { tokenExpiryHeaders } from "./token-headers.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+const NO_SCOPES: readonly string[] = [];
+/** The one query the lane reads: `?scope=` with plain scope names, comma-separated (nothing to decode). */
+const SCOPE_QUERY = /^\?scope=[a-z:,]{1,200}$/;
 
 /** A whole answer but the status (200): its headers as name, value, name, value… and its body. */
 interface HotAnswer {
@@ -63,8 +67,8 @@ function hasNoBody(request: IncomingMessage): boolean {
  * to node:http when the token is in the verifier's cache, before Fastify builds its request and reply.
  * Both depend on the token alone, so each is built once per cached token (its principal is one frozen
  * object); whoAmI also answers callers without any credential (anonymous), so that the cost of a token
- * is measured against the same path. Anything else, and any doubt — not cached, refused, a cookie, a query string, a body, shutting
- * down — goes to Fastify untouched (the cached check has no side effect unless it succeeds), which answers
+ * is measured against the same path. Anything else, and any doubt — not cached, refused, a cookie, a query
+ * string other than plain `?scope=`, a body, shutting down — goes to Fastify untouched (the cached check has no side effect unless it succeeds), which answers
  * the same bytes through the full pipeline. A test holds the two paths to the same answers.
  */
 export class HotLane {
@@ -106,10 +110,14 @@ export class HotLane {
   /** True when the lane answered; false leaves the request as it came. */
   answer(request: IncomingMessage, response: ServerResponse): boolean {
     if (this.closing) return false;
-    const url = request.url;
+    const url = request.url ?? "";
     if (url === WHOAMI_JSON_PATH) return request.method === "GET" && this.whoAmI(request, response);
-    if (url === AUTH_VERIFY_PATH) return this.forwardAuth(request, response);
-    return false;
+    if (!url.startsWith(AUTH_VERIFY_PATH)) return false;
+    if (url.length === AUTH_VERIFY_PATH.length) return this.forwardAuth(request, response, NO_SCOPES);
+    const query = url.slice(AUTH_VERIFY_PATH.length);
+    return (
+      SCOPE_QUERY.test(query) && this.forwardAuth(request, response, query.slice("?scope=".length).split(","))
+    );
   }
 
   /**
@@ -140,8 +148,15 @@ export class HotLane {
     return check?.ok ? check.principal : undefined;
   }
 
-  /** Forward auth for a Bearer or Basic token (`?scope=` checks go to Fastify). */
-  private forwardAuth(request: IncomingMessage, response: ServerResponse): boolean {
+  /**
+   * Forward auth for a Bearer or Basic token that has every scope of a plain `?scope=a,b`. Any other
+   * query, an unknown scope name or a missing scope goes to Fastify, which explains the refusal.
+   */
+  private forwardAuth(
+    request: IncomingMessage,
+    response: ServerResponse,
+    scopes: readonly string[],
+  ): boolean {
     if (!hasNoBody(request)) return false;
     const started = this.options.log ? performance.now() : 0;
     const credentials = parseTokenCredentials(request.headers.authorization);
@@ -149,6 +164,9 @@ export class HotLane {
     const check = this.verifier.verifyCached(credentials.userId, credentials.value, this.ipOf(request));
     if (!check?.ok) return false;
     const { principal, tokenId } = check;
+    for (const scope of scopes) {
+      if (scope !== "" && !(isScope(scope) && hasScope(principal, scope))) return false;
+    }
     let answer = this.verifyAnswers.get(principal);
     if (answer === undefined) {
       const headers = [securityHeadersOf("api"), NOT_STORED, verifiedHeaders(principal, tokenId)];

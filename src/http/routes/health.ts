@@ -32,7 +32,7 @@ export function healthRoutes(app: FastifyInstance, services: Services): void {
       "# HELP steward_token_cache_entries Tokens held in the cache.",
       "# TYPE steward_token_cache_entries gauge",
       `steward_token_cache_entries ${verifier.cacheSize}`,
-      "# HELP steward_hot_lane_answers_total Requests answered by the hot lane (cached token, before routing).",
+      "# HELP steward_hot_lane_answers_total Requests answered before routing: whoAmI and forward auth with a cached token, anonymous whoAmI.",
       "# TYPE steward_hot_lane_answers_total counter",
       `steward_hot_lane_answers_total ${app.hotLane.answered}`,
       "# HELP steward_usage_flush_lag_seconds Seconds since usage statistics were last written.",
