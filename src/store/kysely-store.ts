@@ -146,6 +146,8 @@ function fromToken(token: TokenRecord): TokensTable {
   };
 }
 
+export type AuditInsertRow = ReturnType<typeof auditRow>;
+
 function auditRow(event: AuditInput) {
   return {
     at: event.at,
@@ -288,9 +290,9 @@ export abstract class KyselyStore implements Store {
    * to every webhook whose filters match: a notification exists exactly when its event does.
    */
   protected async record(trx: Trx, event: AuditInput): Promise<number> {
-    const eventId = await this.insertAuditEvent(trx, event);
+    const eventId = await this.insertAuditEvent(trx, auditRow(event));
     if (NOT_BROADCAST.has(event.action)) return eventId;
-    const hooks = await trx.selectFrom("webhooks").select(["id", "events"]).execute();
+    const hooks = await this.webhookFilters(trx);
     const matching = hooks.filter((hook) =>
       matchesEventFilter(parseJsonList(hook.events, anyString) ?? [], event.action),
     );
@@ -307,10 +309,19 @@ export abstract class KyselyStore implements Store {
    * The new event's id. SQLite reports it as the last inserted row id: its RETURNING clause costs
    * several times the insert itself (an ephemeral table per statement). PostgreSQL returns it.
    */
-  private async insertAuditEvent(trx: Trx, event: AuditInput): Promise<number> {
-    const insert = trx.insertInto("audit_events").values(auditRow(event));
+  protected async insertAuditEvent(trx: Trx, row: AuditInsertRow): Promise<number> {
+    const insert = trx.insertInto("audit_events").values(row);
     if (this.dialect === "sqlite") return Number((await insert.executeTakeFirstOrThrow()).insertId);
     return Number((await insert.returning("id").executeTakeFirstOrThrow()).id);
+  }
+
+  /** Every webhook's id and event filter (read for each audit event, to queue its deliveries). */
+  protected async webhookFilters(trx: Trx): Promise<{ id: string; events: string }[]> {
+    return trx.selectFrom("webhooks").select(["id", "events"]).execute();
+  }
+
+  protected async insertToken(trx: Trx, row: TokensTable): Promise<void> {
+    await trx.insertInto("tokens").values(row).execute();
   }
 
   async migrate(): Promise<void> {
@@ -459,7 +470,7 @@ export abstract class KyselyStore implements Store {
 
   async createToken(token: TokenRecord, event: AuditInput): Promise<void> {
     await this.change(async (trx) => {
-      await trx.insertInto("tokens").values(fromToken(token)).execute();
+      await this.insertToken(trx, fromToken(token));
       await this.record(trx, event);
     });
   }
@@ -559,7 +570,7 @@ export abstract class KyselyStore implements Store {
         .returning("hash")
         .executeTakeFirst();
       if (!old) return false;
-      await trx.insertInto("tokens").values(fromToken(next)).execute();
+      await this.insertToken(trx, fromToken(next));
       await this.record(trx, event);
       changes.push({ type: "token", hash: old.hash });
       return true;
