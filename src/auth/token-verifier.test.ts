@@ -51,4 +51,24 @@ describe("TokenVerifier", () => {
     expect((await whoAmI(bare)).statusCode).toBe(401);
     expect((await whoAmI(value)).json()).toMatchObject({ authenticated: true, name: "alice" });
   });
+
+  it("reads a cached token again once it is older than the cache TTL (by the server's clock)", async () => {
+    t = await createTestApp({ config: { tokenCacheTtlMs: 60_000 } });
+    await t.addUser("alice", "correct horse battery staple");
+    const { value } = await t.addToken("alice");
+    const verifier = t.services.verifier;
+    await verifier.verify("alice", value, IP);
+    t.clock.advance(59_999);
+    expect(verifier.verifyCached("alice", value, IP)).toMatchObject({ ok: true });
+    expect(verifier.verify("alice", value, IP)).toMatchObject({ ok: true });
+    expect(verifier.misses).toBe(1);
+    t.clock.advance(1);
+    // Stale: the hot lane leaves it to the full check, which reads the store once and caches it anew.
+    expect(verifier.verifyCached("alice", value, IP)).toBeUndefined();
+    const reread = verifier.verify("alice", value, IP);
+    expect(reread).toBeInstanceOf(Promise);
+    expect(await reread).toMatchObject({ ok: true });
+    expect(verifier.misses).toBe(2);
+    expect(verifier.verify("alice", value, IP)).toMatchObject({ ok: true });
+  });
 });

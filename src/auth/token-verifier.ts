@@ -10,6 +10,8 @@ import type { UsageRecorder } from "./usage-recorder.js";
 interface CachedToken {
   tokenId: string;
   ownerKey: string;
+  /** When it was read from the store: an entry older than the cache's TTL is read again. */
+  loadedAt: number;
   /** Checked on every use: a bare 32-hex value (legacy) hashes like the secret of an `11` token. */
   format: TokenFormat;
   /** The token stops working at this time (expiry, or end of a rotation grace); Infinity when never. */
@@ -56,6 +58,7 @@ export class TokenVerifier {
   private epoch = 0;
   hits = 0;
   misses = 0;
+  private readonly ttlMs: number;
 
   constructor(
     private readonly store: Store,
@@ -64,7 +67,9 @@ export class TokenVerifier {
     private readonly recordUsage: () => boolean,
     options: TokenCacheOptions = { maxEntries: 10_000, ttlMs: 60_000 },
   ) {
-    this.cache = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs, ttlAutopurge: false });
+    // Entries age by the injected clock (`loadedAt`), checked with the time each verification reads anyway.
+    this.cache = new LRUCache({ max: options.maxEntries });
+    this.ttlMs = options.ttlMs;
     store.onInvalidate((change) => this.invalidate(change));
   }
 
@@ -111,9 +116,9 @@ export class TokenVerifier {
   verifyCached(userId: string | null, value: string, ip: string): TokenCheck | undefined {
     const candidate = tokenCandidate(value);
     if (!candidate) return undefined;
-    const entry = this.cached(candidate.hash, candidate.format);
-    if (!entry) return undefined;
     const now = this.clock.now();
+    const entry = this.cached(candidate.hash, candidate.format, now);
+    if (!entry) return undefined;
     // Most clients send the id as stored; only another case needs lowering.
     const ownerKey = userId === null || userId === entry.ownerKey ? userId : userId.toLowerCase();
     if (verdictOf(entry, ownerKey, ip, now) !== "ok") return undefined;
@@ -129,7 +134,7 @@ export class TokenVerifier {
   private check(value: string, ownerKey: string | null, ip: string): TokenCheck | Promise<TokenCheck> {
     const candidate = tokenCandidate(value);
     if (!candidate) return REFUSED;
-    const cached = this.cached(candidate.hash, candidate.format);
+    const cached = this.cached(candidate.hash, candidate.format, this.clock.now());
     if (cached !== undefined) {
       this.hits++;
       return this.decide(cached, candidate.hash, ownerKey, ip);
@@ -161,12 +166,13 @@ export class TokenVerifier {
 
   /**
    * The cached verification of `hash` (null: cached, but not valid in this format); undefined when
-   * it is not cached or the cache may not be trusted right now.
+   * it is not cached, older than the TTL (the next lookup replaces it), or the cache may not be trusted
+   * right now.
    */
-  private cached(hash: string, format: TokenFormat): CachedToken | null | undefined {
+  private cached(hash: string, format: TokenFormat, now: number): CachedToken | null | undefined {
     if (!this.store.invalidationsReliable()) return undefined;
     const entry = this.cache.get(hash);
-    if (entry === undefined) return undefined;
+    if (entry === undefined || now - entry.loadedAt >= this.ttlMs) return undefined;
     return entry.format === format ? entry : null;
   }
 
@@ -206,6 +212,7 @@ export class TokenVerifier {
     return {
       tokenId: token.id,
       ownerKey: owner.id.toLowerCase(),
+      loadedAt: now,
       format: token.format,
       validUntil,
       expiresAt: token.expiresAt,
