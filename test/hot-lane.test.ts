@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ManualClock } from "../src/core/clock.js";
@@ -86,6 +87,9 @@ beforeAll(async () => {
       logLevel: "info",
       trustProxy: ["127.0.0.1"],
       usageFlushMs: 600_000,
+      // The differential fuzz sends every refused request twice: no limit may turn the second into a 429.
+      authFailuresPerIp: 1_000_000,
+      authFailuresPerUser: 1_000_000,
     },
   );
   server = await startServer(config, {
@@ -279,4 +283,71 @@ describe("the hot lane refuses nothing and accepts nothing Fastify would not", (
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^steward_hot_lane_answers_total [1-9]\d*$/m);
   });
+});
+
+describe("differential fuzz: over TCP (the lane may answer) and through Fastify alone, the same answer", () => {
+  it("for random mixes of paths, queries, methods, credentials, cookies and client addresses", async () => {
+    const scoped = await newToken({ scopes: ["tokens:read"] });
+    const fenced = await newToken({ allowedCidrs: ["10.1.2.0/24"] });
+    const expiring = await newToken({ expiresInSeconds: 7 * 86_400 });
+    const basicOf = (user: string, value: string) => basic(user, value);
+    const credentials = fc.constantFrom<(() => string | undefined)[]>(
+      () => undefined,
+      () => basicOf("alice", token.value),
+      () => basicOf("ALICE", token.value),
+      () => basicOf("bob", token.value),
+      () => basicOf("alice", `${token.value.slice(0, -1)}x`),
+      () => basicOf("alice", scoped.value),
+      () => basicOf("alice", fenced.value),
+      () => basicOf("alice", expiring.value),
+      () => basicOf("alice", "alice-password"),
+      () => `Bearer ${token.value}`,
+      () => `Bearer ${scoped.value}`,
+      () => `bearer ${fenced.value}`,
+      () => "Bearer not-a-token",
+      () => `basic ${Buffer.from(`alice:${token.value}`).toString("base64")}`,
+      () => "Basic !!!",
+      () => "Basic",
+      () => "Negotiate abc",
+    );
+    const paths = fc.constantFrom(
+      "/whoAmI/api/json",
+      "/whoAmI/api/json?tree=name",
+      "/whoAmI/api/json/",
+      "/auth/verify",
+      "/auth/verify?scope=jenkins:api",
+      "/auth/verify?scope=tokens:read",
+      "/auth/verify?scope=tokens:read,audit:read",
+      "/auth/verify?scope=jenkins:api,,tokens:read",
+      "/auth/verify?scope=nonsense",
+      "/auth/verify?scope=",
+      "/auth/verifyx",
+    );
+    const request = fc.record({
+      path: paths,
+      method: fc.constantFrom("GET", "GET", "POST", "HEAD"),
+      authorization: credentials,
+      cookie: fc.constantFrom(undefined, "JSESSIONID.steward=forged"),
+      forwardedFor: fc.constantFrom(undefined, "10.1.2.3", "192.0.2.7", "not an address"),
+    });
+    let laneAnswers = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async ({ path, method, authorization, cookie, forwardedFor }) => {
+        const headers: Record<string, string> = {};
+        const value = authorization();
+        if (value !== undefined) headers.authorization = value;
+        if (cookie !== undefined) headers.cookie = cookie;
+        if (forwardedFor !== undefined) headers["x-forwarded-for"] = forwardedFor;
+        const before = server.app.hotLane.answered;
+        const overTcp = await viaServer(path, headers, method);
+        laneAnswers += server.app.hotLane.answered - before;
+        const throughFastify = await viaFastify(path, headers, method);
+        expect(overTcp.status).toBeLessThan(500);
+        expect(overTcp).toEqual(throughFastify);
+      }),
+      { numRuns: Number(process.env.FUZZ_PROPERTY_RUNS ?? 300), seed: 20261124 },
+    );
+    // The property held for answers the lane gave, not only for requests it left to Fastify.
+    expect(laneAnswers).toBeGreaterThan(20);
+  }, 60_000);
 });
