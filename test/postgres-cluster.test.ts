@@ -257,6 +257,42 @@ describe("three Steward instances on one PostgreSQL", { timeout: 120_000 }, () =
     expect(percentile(upper, 99)).toBeLessThan(1_000);
   });
 
+  it("the hot lane (whoAmI, forward auth) on A and B refuses a token revoked on C as soon as their caches hear of it", async () => {
+    const token = await mint(A, "hot-lane");
+    const verify = (server: ServerProcess) =>
+      fetch(`${server.url}/auth/verify`, { headers: { authorization: `Bearer ${token.value}` } });
+    const whoAmI = async (server: ServerProcess) =>
+      (await get(server, "whoAmI/api/json", token.value)).status;
+    const laneAnswers = async (server: ServerProcess) =>
+      Number(/^steward_hot_lane_answers_total (\d+)$/m.exec((await get(server, "metrics")).text)?.[1]);
+    const before = await Promise.all([A, B].map(laneAnswers));
+    for (const server of [A, B, A, B]) {
+      expect(await whoAmI(server)).toBe(200);
+      expect((await verify(server)).status).toBe(200);
+    }
+    const after = await Promise.all([A, B].map(laneAnswers));
+    // The second round on each instance was answered from its cache, by the lane.
+    expect(after[0]! - before[0]!).toBeGreaterThanOrEqual(2);
+    expect(after[1]! - before[1]!).toBeGreaterThanOrEqual(2);
+    await revoke(C, token.uuid);
+    const acknowledged = performance.now();
+    const refusedWithin = async (status: () => Promise<number>) => {
+      while ((await status()) !== 401) {
+        if (performance.now() - acknowledged > 5_000)
+          throw new Error("a revoked token still works after 5 s");
+      }
+      return performance.now() - acknowledged;
+    };
+    const delays = await Promise.all(
+      [A, B].flatMap((server) => [
+        refusedWithin(() => whoAmI(server)),
+        refusedWithin(async () => (await verify(server)).status),
+      ]),
+    );
+    console.info(`hot lane: revoked on C, refused on A and B within ${delays.map(ms).join(", ")}`);
+    expect(Math.max(...delays)).toBeLessThan(1_000);
+  });
+
   it("a user deleted on B loses its tokens on A at once", async () => {
     // Created on A, its token issued on C, deleted on B.
     expect((await api(A, "POST", "api/v1/users", { id: "bob", password: "bob-password-123" })).status).toBe(
