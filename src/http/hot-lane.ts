@@ -68,8 +68,9 @@ function hasNoBody(request: IncomingMessage): boolean {
  * Both depend on the token alone, so each is built once per cached token (its principal is one frozen
  * object); whoAmI also answers callers without any credential (anonymous), so that the cost of a token
  * is measured against the same path. Anything else, and any doubt — not cached, refused, a cookie, a query
- * string other than plain `?scope=`, a body, shutting down — goes to Fastify untouched (the cached check has no side effect unless it succeeds), which answers
- * the same bytes through the full pipeline. A test holds the two paths to the same answers.
+ * string other than plain `?scope=`, a body, shutting down — goes to Fastify untouched (the cached check
+ * has no side effect unless it succeeds), which answers the same bytes through the full pipeline. Tests
+ * (test/hot-lane.test.ts, a differential fuzz among them) hold the two paths to the same answers.
  */
 export class HotLane {
   /** Requests the lane answered (for /metrics and tests). */
