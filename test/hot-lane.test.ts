@@ -5,6 +5,8 @@
  * refuse — a revoked, expired, wrong-owner or address-refused token fails at once.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -12,6 +14,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ManualClock } from "../src/core/clock.js";
+import { HotLane } from "../src/http/hot-lane.js";
 import { type RunningServer, startServer } from "../src/server.js";
 import type { UserRecord } from "../src/store/store.js";
 import { basic, SYSTEM_ACTOR } from "./support/harness.js";
@@ -350,4 +353,36 @@ describe("differential fuzz: over TCP (the lane may answer) and through Fastify 
     // The property held for answers the lane gave, not only for requests it left to Fastify.
     expect(laneAnswers).toBeGreaterThan(20);
   }, 60_000);
+});
+
+describe("a fault in the lane", () => {
+  it("never takes the server down: the request goes to the full pipeline and the fault is reported", async () => {
+    const faults: unknown[] = [];
+    class FaultyLane extends HotLane {
+      override answer(): boolean {
+        throw new Error("lane fault");
+      }
+    }
+    const lane = new FaultyLane(server.services.verifier, {
+      trustProxy: [],
+      log: null,
+      nextRequestId: () => "id",
+      onError: (error) => faults.push(error),
+    });
+    const fallback = createServer((_request, response) => response.end("full pipeline"));
+    const factory = lane.serverFactory((request, response) => fallback.emit("request", request, response), {
+      keepAliveTimeout: 1_000,
+    });
+    await new Promise<void>((resolve) => factory.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = factory.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/whoAmI/api/json`);
+      expect(await response.text()).toBe("full pipeline");
+      expect(faults).toHaveLength(1);
+      expect(String(faults[0])).toContain("lane fault");
+    } finally {
+      factory.closeAllConnections();
+      await new Promise((resolve) => factory.close(resolve));
+    }
+  });
 });

@@ -53,6 +53,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     trustProxy: config.trustProxy,
     log: logsRequests(log) ? log : null,
     nextRequestId,
+    onError: (error) => log.error({ err: error }, "hot lane failed; the request went to Fastify"),
   });
   const app = Fastify({
     // Steward logs through its own logger (`app.stewardLog`): Fastify's would give every request a

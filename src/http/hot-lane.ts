@@ -37,6 +37,8 @@ export interface HotLaneOptions {
   log: Logger | null;
   /** The request id source Fastify uses too. */
   nextRequestId: () => string;
+  /** Told of anything the lane threw; the request then goes to Fastify (when nothing was sent yet). */
+  onError: (error: unknown) => void;
 }
 
 /** The `http` options Fastify hands its server factory (its defaults applied). */
@@ -99,7 +101,16 @@ export class HotLane {
   /** Fastify's `serverFactory`: the HTTP/1 server Fastify would make, with the lane in front of its handler. */
   serverFactory = (handler: Handler, settings: ServerSettings): Server => {
     const server = createServer(settings.http ?? {}, (request, response) => {
-      if (!this.answer(request, response)) handler(request, response);
+      let answered = false;
+      try {
+        answered = this.answer(request, response);
+      } catch (error) {
+        // A fault here must never take the process down: the full pipeline answers instead.
+        this.options.onError(error);
+      }
+      if (answered) return;
+      if (!response.headersSent) handler(request, response);
+      else if (!response.writableEnded) response.destroy();
     });
     if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
     if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
