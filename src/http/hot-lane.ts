@@ -16,6 +16,7 @@ import {
 } from "./routes/auth-verify.js";
 import { WHOAMI_JSON_PATH, whoAmIJson } from "./routes/jenkins-identity.js";
 import { securityHeadersOf } from "./security-headers.js";
+import { surfaceOf } from "./surface.js";
 import { tokenExpiryHeaders } from "./token-headers.js";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -144,7 +145,7 @@ export class HotLane {
     if (principal === undefined) return false;
     let answer = this.whoAmIAnswers.get(principal);
     if (answer === undefined) {
-      const headers = [securityHeadersOf("jenkins"), tokenExpiryHeaders(principal)];
+      const headers = [securityHeadersOf(surfaceOf(WHOAMI_JSON_PATH)), tokenExpiryHeaders(principal)];
       answer = answerOf(headers, JENKINS_JSON_TYPE, whoAmIJson(principal));
       this.whoAmIAnswers.set(principal, answer);
     }
@@ -181,7 +182,11 @@ export class HotLane {
     }
     let answer = this.verifyAnswers.get(principal);
     if (answer === undefined) {
-      const headers = [securityHeadersOf("api"), NOT_STORED, verifiedHeaders(principal, tokenId)];
+      const headers = [
+        securityHeadersOf(surfaceOf(AUTH_VERIFY_PATH)),
+        NOT_STORED,
+        verifiedHeaders(principal, tokenId),
+      ];
       answer = answerOf(
         headers,
         "application/json; charset=utf-8",

@@ -305,14 +305,11 @@ export abstract class KyselyStore implements Store {
     return eventId;
   }
 
-  /**
-   * The new event's id. SQLite reports it as the last inserted row id: its RETURNING clause costs
-   * several times the insert itself (an ephemeral table per statement). PostgreSQL returns it.
-   */
+  /** The new event's id. */
   protected async insertAuditEvent(trx: Trx, row: AuditInsertRow): Promise<number> {
-    const insert = trx.insertInto("audit_events").values(row);
-    if (this.dialect === "sqlite") return Number((await insert.executeTakeFirstOrThrow()).insertId);
-    return Number((await insert.returning("id").executeTakeFirstOrThrow()).id);
+    return Number(
+      (await trx.insertInto("audit_events").values(row).returning("id").executeTakeFirstOrThrow()).id,
+    );
   }
 
   /** Every webhook's id and event filter (read for each audit event, to queue its deliveries). */

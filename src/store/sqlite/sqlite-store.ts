@@ -124,6 +124,7 @@ export class SqliteStore extends KyselyStore {
     this.insert("tokens", row);
   }
 
+  /** The new event's id is the last inserted row id: RETURNING would cost several times the insert. */
   protected override async insertAuditEvent(_trx: Trx, row: AuditInsertRow): Promise<number> {
     return Number(this.insert("audit_events", row).lastInsertRowid);
   }
@@ -132,8 +133,12 @@ export class SqliteStore extends KyselyStore {
     return this.statements.get("SELECT id, events FROM webhooks").all() as { id: string; events: string }[];
   }
 
-  /** `INSERT INTO table (…the row's columns…)`, values bound by name. */
+  /**
+   * `INSERT INTO table (…the row's columns…)`, values bound by name. Refused outside a transaction: a
+   * change and its audit event must commit together, never one without the other.
+   */
   private insert(table: string, row: object): BetterSqlite3.RunResult {
+    if (!this.raw.inTransaction) throw new Error(`An insert into ${table} outside a transaction`);
     const columns = Object.keys(row);
     const text = `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`;
     return this.statements.get(text).run(row);
