@@ -97,7 +97,7 @@ export const SETTING_HELP: Partial<Record<keyof Config, string>> = {
   tokenCacheSize: "verified tokens kept in memory (LRU)",
   passwordHashCost: "scrypt cost for new password hashes (log2 N)",
   authFailuresPerIp: "failed credential checks per address per window before 429",
-  authFailuresPerUser: "failed password checks per user per window before 429",
+  authFailuresPerUser: "failed credential checks (password or token) per user per window before 429",
   authFailureWindowMs: "the failure-counting window (ms)",
   bodyLimit: "largest request body (bytes)",
 };

@@ -132,7 +132,7 @@ async function scenario(): Promise<void> {
   expect((await call("GET", "/me/api/json", { authorization: malformed })).status).toBe(401);
 
   // Sign in through the form, with a session planted before.
-  const anonymous = sessionOf(await call("GET", "/login"));
+  const anonymous = sessionOf(await call("GET", "/crumbIssuer/api/json"));
   const signedIn = await call(
     "POST",
     "/j_spring_security_check",

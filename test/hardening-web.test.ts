@@ -114,7 +114,7 @@ describe("security headers", () => {
 describe("sessions", () => {
   it("get a new id on sign-in: a session planted before sign-in is worthless (no fixation)", async () => {
     await start();
-    const before = sessionCookieOf(await t.app.inject({ method: "GET", url: "/login" }));
+    const before = sessionCookieOf(await t.app.inject({ method: "GET", url: "/crumbIssuer/api/json" }));
     const response = await login(before);
     expect(response.statusCode).toBe(302);
     const after = sessionCookieOf(response);

@@ -122,14 +122,26 @@ describe("generateNewToken", () => {
     expect(expired.body).toContain("expired");
   });
 
-  it("refuses GET with 405", async () => {
+  it("refuses every method but POST with 405 (Jenkins' @RequirePOST)", async () => {
     const { value } = await t.addToken("alice");
-    const response = await t.app.inject({
-      method: "GET",
-      url: `${METHODS}/generateNewToken`,
-      headers: { authorization: basic("alice", value) },
-    });
-    expect(response.statusCode).toBe(405);
+    for (const method of ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] as const) {
+      const response = await t.app.inject({
+        method,
+        url: `${METHODS}/generateNewToken`,
+        headers: { authorization: basic("alice", value) },
+      });
+      expect(response.statusCode, method).toBe(405);
+    }
+    expect(await t.store.listTokens("alice")).toHaveLength(1);
+  });
+
+  it("a token without a needed scope gets 403 naming it, with Jenkins' not-permitted headers", async () => {
+    const scoped = await t.addToken("alice", { scopes: ["jenkins:api"] });
+    const response = await generate("alice", scoped.value);
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain("tokens:write");
+    expect(response.headers["x-you-are-authenticated-as"]).toBe("alice");
+    expect(response.headers["x-required-permission"]).toBe("tokens:write");
   });
 
   it("accepts a trailing slash", async () => {
@@ -181,7 +193,7 @@ describe("revoke, rename, revokeAll, revokeAllExcept", () => {
     expect(await status("root", theirs.value)).toBe(200);
   });
 
-  it("lets an admin revoke another user's token; not a normal user (404)", async () => {
+  it("lets an admin revoke another user's token; a normal user gets Jenkins' 403", async () => {
     const admin = await t.addToken("root");
     const mine = await t.addToken("alice");
     const path = "/user/alice/descriptorByName/jenkins.security.ApiTokenProperty";
@@ -195,8 +207,60 @@ describe("revoke, rename, revokeAll, revokeAllExcept", () => {
       `tokenUuid=${admin.id}`,
       "/user/root/descriptorByName/jenkins.security.ApiTokenProperty",
     );
-    expect(denied.statusCode).toBe(404);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.headers["x-you-are-authenticated-as"]).toBe("alice");
+    expect(denied.headers["x-required-permission"]).toBe("Overall/Administer");
     expect(await status("root", admin.value)).toBe(200);
+  });
+
+  it("a normal user gets 403 for every method on another user, existing or not; an admin gets 404 for no user", async () => {
+    const alice = await t.addToken("alice");
+    const admin = await t.addToken("root");
+    const theirs = await t.addToken("root");
+    const methods = ["generateNewToken", "addFixedToken", "revoke", "rename", "revokeAll", "revokeAllExcept"];
+    for (const target of ["root", "nobody"]) {
+      const path = `/user/${target}/descriptorByName/jenkins.security.ApiTokenProperty`;
+      for (const method of methods) {
+        const payload = `tokenUuid=${theirs.id}&newName=x&newTokenName=x&newTokenPlainValue=110123456789abcdef0123456789abcdef`;
+        const response = await post("alice", alice.value, method, payload, path);
+        expect(response.statusCode, `${method} on ${target}`).toBe(403);
+        // Jenkins answers a refused generation with an empty body.
+        if (method === "generateNewToken") expect(response.body).toBe("");
+      }
+    }
+    expect(await status("root", theirs.value)).toBe(200);
+    expect(await t.store.listTokens("root")).toHaveLength(2);
+    const missing = "/user/nobody/descriptorByName/jenkins.security.ApiTokenProperty";
+    expect((await post("root", admin.value, "revokeAll", "", missing)).statusCode).toBe(404);
+  });
+
+  it("takes parameters from the query before a form body, and never from a JSON body", async () => {
+    const a = await t.addToken("alice");
+    const both = await t.app.inject({
+      method: "POST",
+      url: `${METHODS}/generateNewToken?newTokenName=from-query`,
+      headers: { authorization: basic("alice", a.value), ...FORM },
+      payload: "newTokenName=from-form",
+    });
+    expect(both.json().data.tokenName).toBe("from-query");
+    const json = await t.app.inject({
+      method: "POST",
+      url: `${METHODS}/generateNewToken`,
+      headers: { authorization: basic("alice", a.value), "content-type": "application/json" },
+      payload: JSON.stringify({ newTokenName: "from-json" }),
+    });
+    expect(json.json().data.tokenName).toMatch(/^Token created on /);
+  });
+
+  it("accepts a POST that declares JSON but sends no body (Jenkins ignores the body)", async () => {
+    const a = await t.addToken("alice");
+    const response = await t.app.inject({
+      method: "POST",
+      url: `${METHODS}/generateNewToken?newTokenName=empty`,
+      headers: { authorization: basic("alice", a.value), "content-type": "application/json" },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().data.tokenName).toBe("empty");
   });
 
   it("rename answers Jenkins' messages", async () => {
@@ -323,13 +387,40 @@ describe("Basic authentication", () => {
     expect(response.statusCode).toBe(401);
   });
 
-  it("creates no session", async () => {
+  it("creates no session, on the API or on pages (python-jenkins get_version reads GET /)", async () => {
     const a = await t.addToken("alice");
-    const response = await t.app.inject({
-      url: "/me/api/json",
-      headers: { authorization: basic("alice", a.value) },
+    for (const secret of [a.value, "alice-password"]) {
+      for (const url of ["/me/api/json", "/", "/login"]) {
+        const response = await t.app.inject({ url, headers: { authorization: basic("alice", secret) } });
+        expect(response.statusCode, url).toBe(200);
+        expect(response.headers["set-cookie"], url).toBeUndefined();
+      }
+    }
+    for (const method of ["GET", "HEAD"] as const) {
+      const anonymous = await t.app.inject({ method, url: "/" });
+      expect(anonymous.headers["set-cookie"]).toBeUndefined();
+    }
+  });
+
+  it("failed token checks are limited per user too when passwords over Basic are off", async () => {
+    t.services.deps.settings.replace({
+      ...t.services.deps.settings.current,
+      passwordBasicAuthEnabled: false,
     });
-    expect(response.headers["set-cookie"]).toBeUndefined();
+    const good = await t.addToken("alice");
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      // From different addresses: only the per-user counter sees them all.
+      const response = await t.app.inject({
+        url: "/me/api/json",
+        remoteAddress: `10.0.0.${i + 1}`,
+        headers: { authorization: basic("alice", `stw_wrong${i}`) },
+      });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toContain(429);
+    expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
+    expect(await status("alice", good.value)).toBe(200);
   });
 
   it("password over Basic can be switched off; tokens keep working", async () => {
@@ -430,6 +521,19 @@ describe("sessions, login form and crumbs", () => {
     expect(response.headers.location).toBe("/");
   });
 
+  it("reads the crumb from the query string too, as Jenkins does", async () => {
+    const { cookie, crumb } = await fetchCrumb(t.app, { authorization: basic("alice", "alice-password") });
+    const url = `${METHODS}/generateNewToken?newTokenName=q&Jenkins-Crumb=${crumb}`;
+    const auth = { authorization: basic("alice", "alice-password"), cookie };
+    expect((await t.app.inject({ method: "POST", url, headers: auth })).statusCode).toBe(200);
+    const wrong = await t.app.inject({
+      method: "POST",
+      url: url.replace(crumb, "0".repeat(64)),
+      headers: auth,
+    });
+    expect(wrong.statusCode).toBe(403);
+  });
+
   it("a session POST needs a crumb bound to that session; another session's crumb is refused", async () => {
     const cookie = await signIn(t.app, "alice", "alice-password");
     const other = await signIn(t.app, "alice", "alice-password");
@@ -511,6 +615,13 @@ describe("identity endpoints", () => {
     });
     expect(response.body).not.toContain(a.value);
     expect(response.headers["x-jenkins"]).toBeDefined();
+    // As in Jenkins' own user database: an admin's roles are not authorities.
+    const admin = await t.addToken("root");
+    const root = await t.app.inject({
+      url: "/whoAmI/api/json",
+      headers: { authorization: basic("root", admin.value) },
+    });
+    expect(root.json().authorities).toEqual(["authenticated"]);
     const anonymous = await t.app.inject({ url: "/whoAmI/api/json" });
     expect(anonymous.json()).toMatchObject({
       anonymous: true,

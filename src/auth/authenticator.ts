@@ -132,18 +132,18 @@ export class Authenticator {
         tokenId: check.tokenId,
       });
     }
+    // Failures count per address and per user (SPEC §3); a valid token never reaches this point, so
+    // a user's own tokens keep working while someone guesses at that user.
     const byIp: Counted = [this.ipFailures, `ip:${ip}`];
+    const byUser: Counted = [this.userFailures, `user:${userId.toLowerCase()}`];
     if (this.settings().passwordBasicAuthEnabled) {
-      const byUser: Counted = [this.userFailures, `user:${userId.toLowerCase()}`];
       // Before the (slow) password hash: a limited address or user gets no further guess.
       await this.throwIfLimited(byIp, byUser);
       const user = await this.checkPassword(userId, secret, ip);
       if (user) return principalOf(user, "password");
-      await this.recordFailures(byIp, byUser);
-    } else {
-      // A refused token only: no read first, the count the write returns says whether it was over.
-      await this.recordFailures(byIp);
     }
+    // With no password to check, no read first: the counts the writes return say whether it was over.
+    await this.recordFailures(byIp, byUser);
     throw new StewardError("unauthenticated", BAD_CREDENTIALS);
   }
 

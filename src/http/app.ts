@@ -8,7 +8,7 @@ import Fastify, {
 import type { LoggerOptions } from "pino";
 import type { AuthResult } from "../auth/authenticator.js";
 import { SESSION_COOKIE } from "../auth/sessions.js";
-import { verifyCrumb } from "../core/crumb.js";
+import { CRUMB_FIELD, verifyCrumb } from "../core/crumb.js";
 import { CRUMB_MESSAGE, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
 import type { Actor } from "../service/context.js";
@@ -17,6 +17,7 @@ import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { cookieOf } from "./cookies.js";
 import { handleError } from "./errors.js";
 import { HotLane } from "./hot-lane.js";
+import { jenkinsParam } from "./jenkins-reply.js";
 import { createLog, logRequest, logsRequests, pathOnly } from "./log.js";
 import { requestIdSource } from "./request-id.js";
 import { registerRoutes } from "./routes/index.js";
@@ -36,13 +37,11 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** The crumb a request carries, from the `Jenkins-Crumb` header or form field. */
+/** The crumb a request carries: the `Jenkins-Crumb` header, else the parameter (query or form), as Jenkins reads it. */
 function crumbOf(request: FastifyRequest): string | undefined {
   const header = request.headers["jenkins-crumb"];
   if (typeof header === "string") return header;
-  const body = request.body as Record<string, unknown> | undefined;
-  const field = body && typeof body === "object" ? body["Jenkins-Crumb"] : undefined;
-  return typeof field === "string" ? field : undefined;
+  return jenkinsParam(request, CRUMB_FIELD);
 }
 
 export async function createApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -73,6 +72,19 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   });
 
   await app.register(fastifyFormbody, { bodyLimit: config.bodyLimit });
+  // JSON as Fastify parses it (prototype poisoning refused), except that an empty body is no body:
+  // clients often send `Content-Type: application/json` on a POST without one.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser(
+    "application/json",
+    { parseAs: "string", bodyLimit: config.bodyLimit },
+    (request, body, done) => {
+      const text = body.toString();
+      if (text.trim() === "") return done(null, undefined);
+      parseJson(request, text, done);
+    },
+  );
   // Bodies of other types are accepted and ignored, as Jenkins does; JSON routes check the type themselves.
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: config.bodyLimit }, (_req, _body, done) =>
     done(null, undefined),

@@ -95,10 +95,14 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (status === 401) reply.header("WWW-Authenticate", REALM);
   if (known.code === "rate_limited") reply.header("Retry-After", String(known.details.retryAfter ?? 60));
   if (known.code === "unavailable") reply.header("Retry-After", "5");
-  if (known.code === "forbidden" && !request.principal?.authenticatedBy.startsWith("anon")) {
+  if (
+    (known.code === "forbidden" || known.code === "missing_scope") &&
+    !request.principal?.authenticatedBy.startsWith("anon")
+  ) {
+    // Jenkins' "authenticated but not permitted" headers; for a token's missing scope, the scope.
     reply.header("X-You-Are-Authenticated-As", request.principal?.userId ?? "anonymous");
-    if (typeof known.details.permission === "string")
-      reply.header("X-Required-Permission", known.details.permission);
+    const required = known.details.permission ?? known.details.scope;
+    if (typeof required === "string") reply.header("X-Required-Permission", required);
   }
   if (request.principal?.tokenId && request.principal.tokenExpiresAt) {
     reply.header("Steward-Token-Expires", new Date(request.principal.tokenExpiresAt).toISOString());

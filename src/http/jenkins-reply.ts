@@ -1,4 +1,4 @@
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 
 export const JENKINS_JSON_TYPE = "application/json;charset=utf-8";
 
@@ -17,16 +17,29 @@ export function sendJenkinsError(reply: FastifyReply, message: string): FastifyR
   return sendJenkinsJson(reply, { status: "error", message });
 }
 
-/** Values from the query string or a form body, as Jenkins' Stapler binds parameters. */
-export function jenkinsParam(query: unknown, body: unknown, name: string): string | undefined {
-  for (const source of [body, query]) {
-    if (source && typeof source === "object") {
-      const value = (source as Record<string, unknown>)[name];
-      if (typeof value === "string") return value;
-      if (Array.isArray(value) && typeof value[0] === "string") return value[0];
-    }
-  }
+/** The first string of a parameter value (a repeated parameter arrives as an array). */
+function firstString(source: unknown, name: string): string | undefined {
+  if (!source || typeof source !== "object") return undefined;
+  const value = (source as Record<string, unknown>)[name];
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && typeof value[0] === "string") return value[0];
   return undefined;
+}
+
+/** Whether the request's body is a form (`application/x-www-form-urlencoded`), the only body Jenkins reads. */
+export function hasFormBody(request: FastifyRequest): boolean {
+  const type = request.headers["content-type"];
+  return type !== undefined && type.trimStart().toLowerCase().startsWith("application/x-www-form-urlencoded");
+}
+
+/**
+ * A parameter as Jenkins (a servlet) reads it: from the query string first, then from a form body.
+ * A JSON or any other body is not read as parameters.
+ */
+export function jenkinsParam(request: FastifyRequest, name: string): string | undefined {
+  return (
+    firstString(request.query, name) ?? (hasFormBody(request) ? firstString(request.body, name) : undefined)
+  );
 }
 
 /** Minimal XML escaping for the handful of XML answers Jenkins clients read. */

@@ -1,12 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { notFound } from "../../core/errors.js";
-import {
-  isAdmin,
-  isAnonymous,
-  type Principal,
-  requireAuthenticated,
-  requireScope,
-} from "../../core/permissions.js";
+import { isAnonymous, type Principal, requireAuthenticated, requireScope } from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import type { UserRecord } from "../../store/store.js";
 import { sendJenkinsJson, sendSerialisedJenkinsJson, xmlEscape } from "../jenkins-reply.js";
@@ -25,7 +19,8 @@ function whoAmI(principal: Principal) {
     _class: "hudson.security.WhoAmI",
     anonymous,
     authenticated: !anonymous,
-    authorities: anonymous ? ["anonymous"] : ["authenticated", ...(isAdmin(principal) ? ["admin"] : [])],
+    // As Jenkins' own user database: roles are not authorities there (clients read roles from /api/v1/me).
+    authorities: [anonymous ? "anonymous" : "authenticated"],
     name: anonymous ? "anonymous" : principal.userId,
   };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { StewardError } from "../../core/errors.js";
 import { endOfDayUtc, isAboutToExpire } from "../../core/expiry.js";
-import { requireScope } from "../../core/permissions.js";
+import { isAdmin, requireScope } from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import type { UserRecord } from "../../store/store.js";
 import { jenkinsParam, sendJenkinsError, sendJenkinsJson } from "../jenkins-reply.js";
@@ -13,7 +13,7 @@ const BASE = "descriptorByName/jenkins.security.ApiTokenProperty";
 type MethodRequest = FastifyRequest<{ Params: { id?: string; method: string } }>;
 
 function param(request: MethodRequest, name: string): string | undefined {
-  return jenkinsParam(request.query, request.body, name);
+  return jenkinsParam(request, name);
 }
 
 /** Jenkins' expirationDuration / tokenExpiration → expiry (ms), null = never, or an error message. */
@@ -47,10 +47,37 @@ function formatDay(ms: number): string {
 export function jenkinsTokenMethodRoutes(app: FastifyInstance, services: Services): void {
   const { tokens } = services;
 
+  /**
+   * The user whose tokens the method acts on. Jenkins answers 403 to a caller who may not manage that
+   * user; a non-admin gets it whether or not the user exists (no enumeration), an admin gets 404.
+   */
   async function targetUser(request: MethodRequest): Promise<UserRecord> {
-    requireJenkinsApi(request.principal);
-    requireScope(request.principal, "tokens:write");
-    return tokens.ownerFor(request.actor, request.params.id ?? request.principal.userId);
+    const { principal } = request;
+    requireJenkinsApi(principal);
+    requireScope(principal, "tokens:write");
+    try {
+      return await tokens.ownerFor(request.actor, request.params.id ?? principal.userId);
+    } catch (error) {
+      if (error instanceof StewardError && error.code === "not_found" && !isAdmin(principal)) {
+        throw new StewardError("forbidden", "You may not manage the tokens of this user.", {
+          permission: "Overall/Administer",
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** Jenkins answers a refused token generation with a bare 403 (no body). */
+  async function creationTarget(request: MethodRequest, reply: FastifyReply): Promise<UserRecord | null> {
+    try {
+      const owner = await targetUser(request);
+      await tokens.assertMayCreateFor(request.actor, owner);
+      return owner;
+    } catch (error) {
+      if (!(error instanceof StewardError && error.code === "forbidden")) throw error;
+      await reply.code(403).send();
+      return null;
+    }
   }
 
   /** A token of `owner` by uuid, or null (unknown uuids are silent no-ops in Jenkins). */
@@ -61,12 +88,8 @@ export function jenkinsTokenMethodRoutes(app: FastifyInstance, services: Service
 
   const handlers: Record<string, (request: MethodRequest, reply: FastifyReply) => Promise<unknown>> = {
     async generateNewToken(request, reply) {
-      const owner = await targetUser(request);
-      try {
-        await tokens.assertMayCreateFor(request.actor, owner);
-      } catch {
-        return reply.code(403).send();
-      }
+      const owner = await creationTarget(request, reply);
+      if (!owner) return reply;
       const expiry = jenkinsExpiry(request, services.deps.clock.now());
       if ("error" in expiry) return sendJenkinsError(reply, expiry.error);
       const format = param(request, "tokenFormat") === "jenkins" ? "jenkins" : "steward";
@@ -95,12 +118,8 @@ export function jenkinsTokenMethodRoutes(app: FastifyInstance, services: Service
     },
 
     async addFixedToken(request, reply) {
-      const owner = await targetUser(request);
-      try {
-        await tokens.assertMayCreateFor(request.actor, owner);
-      } catch {
-        return reply.code(403).send();
-      }
+      const owner = await creationTarget(request, reply);
+      if (!owner) return reply;
       const token = await tokens.addFixed(
         request.actor,
         owner,
@@ -186,6 +205,11 @@ export function jenkinsTokenMethodRoutes(app: FastifyInstance, services: Service
   };
   for (const prefix of ["/me", "/user/:id"]) {
     app.post(`${prefix}/${BASE}/:method`, handle);
-    app.get(`${prefix}/${BASE}/:method`, methodNotAllowed);
+    // Jenkins' @RequirePOST: every other method is 405 (HEAD comes with GET).
+    app.route({
+      method: ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"],
+      url: `${prefix}/${BASE}/:method`,
+      handler: methodNotAllowed,
+    });
   }
 }

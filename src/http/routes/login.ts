@@ -19,9 +19,9 @@ export function safeRedirect(from: unknown): string {
 /** Jenkins' form login (`/j_spring_security_check`) and logout. The form checks passwords only. */
 export function loginRoutes(app: FastifyInstance, services: Services): void {
   app.post("/j_spring_security_check", { config: { crumbExempt: true } }, async (request, reply) => {
-    const userId = (jenkinsParam(request.query, request.body, "j_username") ?? "").trim();
-    const password = jenkinsParam(request.query, request.body, "j_password") ?? "";
-    const from = safeRedirect(jenkinsParam(request.query, request.body, "from"));
+    const userId = (jenkinsParam(request, "j_username") ?? "").trim();
+    const password = jenkinsParam(request, "j_password") ?? "";
+    const from = safeRedirect(jenkinsParam(request, "from"));
     let user = null;
     try {
       user = userId === "" ? null : await services.authenticator.login(userId, password, request.ip);

@@ -24,7 +24,9 @@ export async function pageContext(
   reply: FastifyReply,
   services: Services,
 ): Promise<PageContext> {
-  const crumb = await issueCrumb(request, reply, services);
+  // Forms are for browser sessions (the account pages need one). Neither Basic auth (JENKINS.md §4) nor an
+  // anonymous visit starts a session here: python-jenkins reads `GET /` on every get_version().
+  const crumb = request.session ? await issueCrumb(request, reply, services) : null;
   // The first admin keeps a warning on every page until the printed initial password is changed.
   const user =
     request.principal.authenticatedBy === "session"
