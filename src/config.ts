@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from "node:path";
+import { parseCidrList } from "./core/cidr.js";
 
 /** Every setting of `steward serve` (SPEC §11). Read and validated once, at start. */
 export interface Config {
@@ -113,10 +114,18 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-function integer(name: string, value: unknown, min: number, max: number): number {
+/** A setting as people meet it: `STEWARD_PORT (--port)`. */
+function settingName(env: string): string {
+  const key = ENV_NAMES[env];
+  return key ? `${env} (${flagOf(key)})` : env;
+}
+
+function integer(env: string, value: unknown, min: number, max: number): number {
   const n = typeof value === "number" ? value : Number(String(value).trim());
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${String(value)}").`);
+    throw new ConfigError(
+      `${settingName(env)} must be a whole number from ${min} to ${max} (got "${String(value)}").`,
+    );
   }
   return n;
 }
@@ -127,6 +136,22 @@ function list(value: unknown): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
+}
+
+/** Names proxy-addr knows besides addresses and CIDRs. */
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+/** `off` (none), or addresses, CIDRs and proxy-addr's names; anything else is refused before start. */
+function trustedProxies(entries: string[]): string[] {
+  if (entries.length === 1 && entries[0] === "off") return [];
+  const addresses = entries.filter((entry) => !PROXY_NAMES.includes(entry));
+  const parsed = parseCidrList(addresses);
+  if (!parsed.ok) {
+    throw new ConfigError(
+      `${settingName("STEWARD_TRUST_PROXY")} must be "off" or addresses/CIDRs (or loopback, linklocal, uniquelocal), comma-separated: ${parsed.error}`,
+    );
+  }
+  return entries;
 }
 
 /**
@@ -146,17 +171,19 @@ export function loadConfig(
 
   const databaseUrl = raw.databaseUrl == null ? null : String(raw.databaseUrl);
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError("STEWARD_DATABASE_URL must start with postgres:// or postgresql://.");
+    throw new ConfigError(
+      `${settingName("STEWARD_DATABASE_URL")} must start with postgres:// or postgresql://.`,
+    );
   }
   const baseUrl = raw.baseUrl == null ? null : String(raw.baseUrl).replace(/\/+$/, "");
   if (baseUrl !== null && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
-    throw new ConfigError("STEWARD_BASE_URL must be an http:// or https:// URL.");
+    throw new ConfigError(`${settingName("STEWARD_BASE_URL")} must be an http:// or https:// URL.`);
   }
   const logLevel = String(raw.logLevel);
   if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError(`STEWARD_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}.`);
+    throw new ConfigError(`${settingName("STEWARD_LOG_LEVEL")} must be one of ${LOG_LEVELS.join(", ")}.`);
   const dataDir = String(raw.dataDir);
-  const trustProxy = list(raw.trustProxy);
+  const trustProxy = trustedProxies(list(raw.trustProxy));
   const config: Config = {
     host: String(raw.host),
     port: integer("STEWARD_PORT", raw.port, 0, 65535),
@@ -177,7 +204,7 @@ export function loadConfig(
     ),
     adminPassword: raw.adminPassword == null ? null : String(raw.adminPassword),
     baseUrl,
-    trustProxy: trustProxy.length === 1 && trustProxy[0] === "off" ? [] : trustProxy,
+    trustProxy,
     logLevel,
     usageFlushMs: integer("STEWARD_USAGE_FLUSH_MS", raw.usageFlushMs, 10, 600_000),
     sessionTtlMs: integer("STEWARD_SESSION_TTL_MS", raw.sessionTtlMs, 60_000, 30 * 24 * 3600 * 1000),

@@ -115,7 +115,10 @@ describe("steward serve refuses to start on PostgreSQL with a clear message", { 
 
   it("when the URL is not a PostgreSQL URL, or not a URL at all", async () => {
     const mysql = await serve("mysql://steward@127.0.0.1/steward");
-    expectOneLineRefusal(mysql, /STEWARD_DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+    expectOneLineRefusal(
+      mysql,
+      /STEWARD_DATABASE_URL \(--database-url\) must start with postgres:\/\/ or postgresql:\/\//,
+    );
     expect(mysql.code).toBe(2);
     const garbled = await serve("postgres://steward@[not-a-host/steward");
     expectOneLineRefusal(garbled, /The PostgreSQL URL is not valid/);

@@ -2,6 +2,7 @@
  * Durability across a graceful restart, and the CLI acting on the database a running server uses.
  * Everything here goes through real processes: `steward serve`, `steward user|token …`, HTTP.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   basicAuth,
@@ -242,5 +243,52 @@ describe("the CLI against a running server", PROCESS_TIMEOUTS, () => {
     expect(badDuration.code).not.toBe(0);
     expect(badDuration.stderr).toContain("--expires-in");
     expect(badDuration.stdout).toBe("");
+  });
+
+  it("exit codes: 2 for bad input of every kind (usage or value), 3 for not found, 0 for help and version", async () => {
+    const run = (args: string[]) => runCli(args, { dataDir: server.dataDir });
+    const usage = [
+      ["bogus"],
+      ["serve", "--bogus"],
+      ["token", "create"],
+      ["token", "create", "admin", "--format", "weird"],
+      ["serve", "--trust-proxy", "notanip"],
+      ["serve", "--port", "abc"],
+      ["token", "create", "admin", "--expires-in", "soon"],
+    ];
+    for (const args of usage) {
+      const result = await run(args);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stderr.length).toBeGreaterThan(0);
+    }
+    // A bad value names the flag as well as the variable.
+    expect((await run(["serve", "--port", "abc"])).stderr).toContain("STEWARD_PORT (--port)");
+    expect((await run(["token", "create", "nobody"])).code).toBe(3);
+    const missingHome = await run(["import", "jenkins", join(server.dataDir, "no-such-home")]);
+    expect(missingHome.code).toBe(3);
+    expect(missingHome.stderr).toContain("a Jenkins home?");
+    const version = await run(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await run(["serve", "--help"]);
+    expect(help.code).toBe(0);
+    for (const flag of [
+      "--host",
+      "--port",
+      "--data-dir",
+      "--database-url",
+      "--base-url",
+      "--trust-proxy",
+      "--log-level",
+    ])
+      expect(help.stdout, flag).toContain(flag);
+  });
+
+  it("`steward audit` alone lists the most recent events", async () => {
+    const plain = await runCli(["audit", "--json"], { dataDir: server.dataDir });
+    expect(plain.code, plain.stderr).toBe(0);
+    const events = JSON.parse(plain.stdout) as { action: string }[];
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.map((e) => e.action)).toContain("token.created");
   });
 });

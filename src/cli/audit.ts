@@ -119,7 +119,8 @@ export function registerAuditCommands(program: Command): void {
       });
     });
 
-  withFilters(audit.command("list"))
+  // `steward audit` alone lists the most recent events.
+  withFilters(audit.command("list", { isDefault: true }))
     .description("show the most recent events, newest first")
     .option("--limit <n>", "how many", "50")
     .action(async (options: FilterOptions & { limit: string }, command: Command) => {

@@ -1,7 +1,9 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import type { JenkinsImportOptions, JenkinsImportReport } from "../service/import-jenkins.js";
-import { CLI_ACTOR, type GlobalOptions, output, withServices } from "./context.js";
+import { CLI_ACTOR, fail, type GlobalOptions, output, withServices } from "./context.js";
 
 /** Below this many users an import takes a blink; a bar would only flicker. */
 const LARGE_HOME_USERS = 50;
@@ -61,7 +63,8 @@ function describe(report: JenkinsImportReport): string {
     );
   }
   if (report.problems.length > 0) {
-    lines.push(`Problems (${report.problems.length}), the rest was imported:`);
+    const rest = report.dryRun ? "the rest would be imported" : "the rest was imported";
+    lines.push(`Problems (${report.problems.length}), ${rest}:`);
     for (const problem of report.problems) lines.push(`  ${problem.file}: ${problem.message}`);
   }
   for (const note of report.notes) lines.push(`Note: ${note}`);
@@ -70,7 +73,8 @@ function describe(report: JenkinsImportReport): string {
 
 /**
  * `steward import jenkins <JENKINS_HOME>`. Exit code 0 even with problems in the home (they are
- * reported); 1 when the home cannot be read or a write to the database failed.
+ * reported); 3 when there is no Jenkins home there (no `users/` folder); 1 when the home cannot be read
+ * or a write to the database failed.
  */
 export function registerImportJenkinsCommand(program: Command): void {
   program
@@ -87,6 +91,9 @@ export function registerImportJenkinsCommand(program: Command): void {
     )
     .action(async (home: string, options: { dryRun?: boolean; admin?: string[] }, command: Command) => {
       const global = command.optsWithGlobals() as GlobalOptions;
+      // Checked before the database is opened: a mistyped path creates nothing.
+      if (!statSync(join(home, "users"), { throwIfNoEntry: false })?.isDirectory())
+        fail(`${join(home, "users")} was not found: is ${home} a Jenkins home?`, 3);
       const progress = progressBar();
       let report: JenkinsImportReport;
       // Loaded here, not at start: the XML parser is only needed by this command (faster `steward serve`).

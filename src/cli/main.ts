@@ -1,4 +1,5 @@
-import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, type CommanderError, Option } from "commander";
 import { CONFIG_DEFAULTS, ConfigError, ENV_NAMES, flagOf, loadConfig, SETTING_HELP } from "../config.js";
 import { parseDurationSeconds } from "../core/duration.js";
 import { tokenView, userView } from "../service/views.js";
@@ -15,8 +16,24 @@ import {
 import { registerDevCommands } from "./dev-seed.js";
 import { registerImportJenkinsCommand } from "./import-jenkins.js";
 
+/** Steward's own version, from the package it was installed as (not the Jenkins version it announces). */
+function packageVersion(): string {
+  const manifest = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
+/** Help and version end in 0; a usage error (unknown command or option, missing argument, bad choice) in 2. */
+function exitFromCommander(error: CommanderError): never {
+  const done = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(error.code);
+  process.exit(done || error.exitCode === 0 ? 0 : 2);
+}
+
+// Settings given here before any `.command()` are inherited by every subcommand.
 const program = new Command("steward")
   .description("Jenkins-compatible API tokens, sessions and CSRF crumbs")
+  .version(packageVersion(), "-V, --version", "print Steward's version")
+  .configureHelp({ showGlobalOptions: true })
+  .exitOverride(exitFromCommander)
   .showHelpAfterError()
   .option("--data-dir <dir>", "data folder (SQLite file, secrets) [env STEWARD_DATA_DIR]")
   .option("--database-url <url>", "postgres://… selects PostgreSQL [env STEWARD_DATABASE_URL]")

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { Database } from "../schema.js";
@@ -88,5 +91,23 @@ describe("SqliteStore prepared hot reads", () => {
     expect(await transaction).toBe("rolled back");
     expect(await lookup).toBeNull();
     await store.close();
+  });
+});
+
+describe("SqliteStore files", () => {
+  it("creates a new data folder and database that only their owner can read (hashes and secrets live there)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "steward-perm-"));
+    const file = join(root, "data", "steward.db");
+    const store = SqliteStore.open(file);
+    try {
+      await store.migrate();
+      expect(statSync(join(root, "data")).mode & 0o777).toBe(0o700);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      // SQLite gives the write-ahead log the database file's permissions.
+      expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    } finally {
+      await store.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, sql } from "kysely";
@@ -73,7 +73,12 @@ export class SqliteStore extends KyselyStore {
 
   /** Opens (creating if needed) the database file; `:memory:` for a private in-memory database. */
   static open(filename: string): SqliteStore {
-    if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+    if (filename !== ":memory:") {
+      // Hashes and server secrets live here: a new folder and file are the owner's alone. SQLite gives
+      // its -wal and -shm files the database file's permissions.
+      mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+      closeSync(openSync(filename, "a", 0o600));
+    }
     const raw = new BetterSqlite3(filename);
     raw.pragma("journal_mode = WAL");
     raw.pragma("synchronous = FULL");
