@@ -3,6 +3,7 @@
  * and once through the real CLI), then every known password signs in and every known token value
  * authenticates, with names, dates and usage statistics carried over. Re-importing changes nothing.
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -415,11 +416,12 @@ describe("steward import jenkins (the CLI, from dist/)", () => {
     }
   });
 
-  it("exits non-zero with a clear message when the home cannot be read", async () => {
+  it("exits 3 with a clear message when there is no Jenkins home, and creates no database", async () => {
     const dataDir = await freshDir("data");
     const run = await runCli(["import", "jenkins", join(root, "missing")], { dataDir });
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/steward: .*missing\/users cannot be read: is .* a Jenkins home\?/);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/steward: .*missing\/users was not found: is .* a Jenkins home\?/);
     expect(run.stdout).toBe("");
+    expect(existsSync(join(dataDir, "steward.db"))).toBe(false);
   });
 });
