@@ -115,11 +115,61 @@ describe("POST /api/v1/tokens", () => {
     expect((await create(alice, {})).token.name).toMatch(/^Token created on/);
   });
 
-  it("creates Jenkins-format tokens on request", async () => {
-    const { token, value } = await create(alice, { name: "legacy tooling", format: "jenkins" });
-    expect(value).toMatch(/^11[0-9a-f]{32}$/);
-    expect(token.format).toBe("jenkins");
-    expect((await me(basic("alice", value))).statusCode).toBe(200);
+  it("creates Jenkins-format tokens on request (tokenFormat, as SPEC §2 names it, or format)", async () => {
+    for (const body of [{ tokenFormat: "jenkins" }, { format: "jenkins" }]) {
+      const { token, value } = await create(alice, { name: "legacy tooling", ...body });
+      expect(value).toMatch(/^11[0-9a-f]{32}$/);
+      expect(token.format).toBe("jenkins");
+      expect((await me(basic("alice", value))).statusCode).toBe(200);
+    }
+    expect((await create(alice, { tokenFormat: "steward" })).value).toMatch(/^stw_/);
+    const disagree = await api("POST", "/api/v1/tokens", alice, {
+      tokenFormat: "jenkins",
+      format: "steward",
+    });
+    expect(disagree.statusCode).toBe(400);
+  });
+
+  it("treats an empty scope list as none: the owner's permissions, as in Jenkins", async () => {
+    const { token, value } = await create(alice, { name: "e", scopes: [] });
+    expect(token.scopes).toBeNull();
+    expect((await api("GET", "/api/v1/tokens", basic("alice", value))).statusCode).toBe(200);
+  });
+
+  it("refuses an expiry beyond year 9999 with a 400 and stores nothing; listings keep working", async () => {
+    const before = (await t.store.listTokens("alice")).length;
+    for (const body of [
+      { expiresIn: 9_000_000_000_000 },
+      { expiresIn: 1e20 },
+      { expiresIn: Number.MAX_SAFE_INTEGER },
+      { expiresAt: "+275760-09-13T00:00:00Z" },
+    ]) {
+      const response = await api("POST", "/api/v1/tokens", alice, body);
+      expect(response.statusCode, JSON.stringify(body)).toBe(400);
+      expect(errorOf(response).code).toBe("validation_failed");
+    }
+    expect(await t.store.listTokens("alice")).toHaveLength(before);
+    expect((await api("GET", "/api/v1/tokens", alice)).statusCode).toBe(200);
+    const latest = await create(alice, { expiresAt: "9999-12-31T00:00:00Z" });
+    expect(latest.token.expiresAt).toBe("9999-12-31T00:00:00.000Z");
+  });
+
+  it("takes a POST that declares JSON but sends no body as no body", async () => {
+    const { token } = await create(alice, { name: "r" });
+    const rotated = await api("POST", `/api/v1/tokens/${token.id}/rotate`, alice, undefined, {
+      headers: { "content-type": "application/json" },
+    });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const deleted = await api(
+      "DELETE",
+      `/api/v1/tokens/${(rotated.json() as Issued).token.id}`,
+      alice,
+      undefined,
+      {
+        headers: { "content-type": "application/json" },
+      },
+    );
+    expect(deleted.statusCode).toBe(204);
   });
 
   it.each([
@@ -146,7 +196,7 @@ describe("POST /api/v1/tokens", () => {
     await t.updateSettings({ maxTokenLifetimeSeconds: 3600, defaultTokenLifetimeSeconds: 600 });
     const tooLong = await api("POST", "/api/v1/tokens", alice, { expiresIn: 7200 });
     expect(tooLong.statusCode).toBe(400);
-    expect(errorOf(tooLong).message).toContain("at most 3600 seconds");
+    expect(errorOf(tooLong).message).toContain("at most 1 hour");
     const defaulted = await create(alice, { name: "d" });
     expect(defaulted.token.expiresAt).toBe(new Date(t.clock.now() + 600_000).toISOString());
   });
@@ -274,6 +324,12 @@ describe("GET, PATCH, DELETE /api/v1/tokens/{id}", () => {
     expect(created.statusCode).toBe(201);
     const bot = await t.addToken("ci-bot");
     expect((await api("GET", `/api/v1/tokens/${bot.id}`, alice)).statusCode).toBe(200);
+    // Service accounts exist to own tokens and admins manage them: an admin creates theirs without the
+    // "admins may generate tokens for others" setting (still off here), which a human's tokens need.
+    const ownerless = await api("POST", "/api/v1/users", root, { id: "deployer", kind: "service" });
+    expect(ownerless.statusCode).toBe(201);
+    expect((await api("POST", "/api/v1/users/deployer/tokens", root, { name: "d" })).statusCode).toBe(201);
+    expect((await api("POST", "/api/v1/users/alice/tokens", root, { name: "a" })).statusCode).toBe(403);
     expect(
       (await api("GET", `/api/v1/tokens/${bot.id}`, basic("bob", (await t.addToken("bob")).value)))
         .statusCode,

@@ -45,9 +45,14 @@ describe("/auth/verify", () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers["x-steward-user"]).toBe("alice");
     expect(response.headers["x-steward-token"]).toBe(token.id);
-    expect(response.headers["x-steward-scopes"]).toBe(SCOPES.join(","));
+    // An unscoped token of a plain user carries what the user role allows.
+    expect(response.headers["x-steward-scopes"]).toBe("tokens:read,tokens:write,jenkins:api");
     expect(response.headers["cache-control"]).toBe("no-store");
-    expect(response.json()).toEqual({ user: "alice", tokenId: token.id, scopes: [...SCOPES] });
+    expect(response.json()).toEqual({
+      user: "alice",
+      tokenId: token.id,
+      scopes: ["tokens:read", "tokens:write", "jenkins:api"],
+    });
     expect(response.body).not.toContain(token.value);
     expect(JSON.stringify(response.headers)).not.toContain(token.value);
   });
@@ -132,9 +137,26 @@ describe("/auth/verify", () => {
     const unknown = await verify(bearer(scoped.value), { url: "/auth/verify?scope=admin" });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.message).toContain('Unknown scope "admin"');
-    // An unscoped token carries every scope.
+    // An unscoped token acts with its owner's permissions: an admin's carries every scope, a plain
+    // user's only what the user role allows (SPEC §1), and the refusal names the scope.
     const full = await t.addToken("alice");
-    expect((await verify(bearer(full.value), { url: "/auth/verify?scope=audit:read" })).statusCode).toBe(200);
+    expect((await verify(bearer(full.value), { url: "/auth/verify?scope=tokens:write" })).statusCode).toBe(
+      200,
+    );
+    const beyondRole = await verify(bearer(full.value), { url: "/auth/verify?scope=settings:write" });
+    expect(beyondRole.statusCode).toBe(403);
+    expect(beyondRole.json().error.message).toBe(
+      'The roles of alice do not allow the scope "settings:write".',
+    );
+    await t.addUser("root", "root-password", { admin: true });
+    const admin = await t.addToken("root");
+    const all = await verify(bearer(admin.value), { url: "/auth/verify?scope=audit:read,settings:write" });
+    expect(all.statusCode).toBe(200);
+    expect(all.headers["x-steward-scopes"]).toBe(SCOPES.join(","));
+    // A scoped token of a plain user holding an admin scope still cannot use it.
+    const overreach = await t.addToken("alice", { scopes: ["jenkins:api", "users:write"] });
+    const refused = await verify(bearer(overreach.value), { url: "/auth/verify?scope=users:write" });
+    expect(refused.statusCode).toBe(403);
   });
 
   it("answers any method without a crumb: proxies forward the original one", async () => {

@@ -12,10 +12,24 @@ export interface ExpiryRequest {
  * The expiry (ms) of a new token under the policy: the requested one, or the default lifetime; refused
  * when in the past or beyond the maximum lifetime. Null means it never expires.
  */
+/** The latest expiry a token can have (the end of year 9999, as far as ISO 8601 dates and JavaScript go). */
+export const LATEST_EXPIRY = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A lifetime as people say it: "90 days", "12 hours", "45 seconds". */
+export function describeLifetime(seconds: number): string {
+  const [amount, unit] =
+    seconds % 86_400 === 0
+      ? [seconds / 86_400, "day"]
+      : seconds % 3600 === 0
+        ? [seconds / 3600, "hour"]
+        : [seconds, "second"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}
+
 export function resolveExpiry(request: ExpiryRequest, settings: Settings, now: number): number | null {
   let expiresAt: number | null = null;
   if (request.expiresInSeconds != null) {
-    if (!Number.isInteger(request.expiresInSeconds) || request.expiresInSeconds <= 0) {
+    if (!Number.isSafeInteger(request.expiresInSeconds) || request.expiresInSeconds <= 0) {
       throw invalid("expiresIn must be a positive whole number of seconds.", { field: "expiresIn" });
     }
     expiresAt = now + request.expiresInSeconds * 1000;
@@ -25,11 +39,19 @@ export function resolveExpiry(request: ExpiryRequest, settings: Settings, now: n
   } else if (settings.defaultTokenLifetimeSeconds !== null) {
     expiresAt = now + settings.defaultTokenLifetimeSeconds * 1000;
   }
+  if (expiresAt !== null && !(expiresAt <= LATEST_EXPIRY)) {
+    throw invalid(
+      "A token can expire at the latest at the end of year 9999; leave the expiry out for never.",
+      {
+        field: request.expiresInSeconds != null ? "expiresIn" : "expiresAt",
+      },
+    );
+  }
   const max = settings.maxTokenLifetimeSeconds;
   if (max !== null) {
     const limit = now + max * 1000;
     if (expiresAt === null || expiresAt > limit) {
-      throw invalid(`Tokens may live at most ${max} seconds under the current policy.`, {
+      throw invalid(`Tokens may live at most ${describeLifetime(max)} under the current policy.`, {
         field: "expiresAt",
       });
     }

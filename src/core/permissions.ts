@@ -64,6 +64,33 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
   return !principal.scopes || principal.scopes.includes(scope);
 }
 
+/** The scopes whose calls the `user` role may make; the `admin` role may make them all. */
+const USER_ROLE_SCOPES: readonly Scope[] = ["tokens:read", "tokens:write", "jenkins:api"];
+
+/**
+ * The scopes a principal can exercise: its token's (all of them when unscoped) within what its roles
+ * allow — a token acts with at most its owner's current permissions. What forward auth reports.
+ */
+export function effectiveScopes(principal: Principal): readonly Scope[] {
+  const allowed = isAdmin(principal) ? SCOPES : USER_ROLE_SCOPES;
+  const held = principal.scopes;
+  return held ? allowed.filter((scope) => held.includes(scope)) : allowed;
+}
+
+/** Throws 403 naming the scope when the principal's token or its owner's roles do not allow it. */
+export function requireEffectiveScope(principal: Principal, scope: Scope): void {
+  requireScope(principal, scope);
+  if (!effectiveScopes(principal).includes(scope)) {
+    throw new StewardError(
+      "missing_scope",
+      `The roles of ${principal.userId} do not allow the scope "${scope}".`,
+      {
+        scope,
+      },
+    );
+  }
+}
+
 /** Throws 403 naming the missing scope when a scoped token is used outside its scopes. */
 export function requireScope(principal: Principal, scope: Scope): void {
   if (!hasScope(principal, scope)) {

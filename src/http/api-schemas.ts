@@ -270,7 +270,7 @@ export const NEW_TOKEN_BODY = {
       type: ["array", "null"],
       items: SCOPE_SCHEMA,
       maxItems: SCOPES.length,
-      description: "Omitted or null = the caller's own scopes (all for a login or an unscoped token).",
+      description: "Omitted, null or [] = the caller's own scopes (all for a login or an unscoped token).",
     },
     allowedCidrs: {
       type: ["array", "null"],
@@ -278,11 +278,15 @@ export const NEW_TOKEN_BODY = {
       maxItems: 100,
       description: "Client networks it may be used from, e.g. `10.0.0.0/8`, `2001:db8::/32`.",
     },
+    tokenFormat: {
+      type: "string",
+      enum: ["steward", "jenkins"],
+      description: "`steward` (default, `stw_…`) or `jenkins` (`11` + 32 hex, for tooling that expects it).",
+    },
     format: {
       type: "string",
       enum: ["steward", "jenkins"],
-      default: "steward",
-      description: "`jenkins` = `11` + 32 hex, for tooling that expects it.",
+      description: "The same as `tokenFormat` (the name of the Token field that reports it).",
     },
   },
   additionalProperties: false,
@@ -294,6 +298,7 @@ export interface NewTokenBody {
   expiresAt?: string | null;
   scopes?: string[] | null;
   allowedCidrs?: string[] | null;
+  tokenFormat?: "steward" | "jenkins";
   format?: "steward" | "jenkins";
 }
 

@@ -34,7 +34,9 @@ function resolveScopes(
   principal: Principal,
   requested: readonly string[] | null | undefined,
 ): Scope[] | null {
-  if (requested == null) return principal.scopes ? [...principal.scopes] : null;
+  // No scopes (omitted, null or an empty list) = the caller's own, as for a Jenkins token.
+  if (requested == null || (Array.isArray(requested) && requested.length === 0))
+    return principal.scopes ? [...principal.scopes] : null;
   if (!Array.isArray(requested)) throw invalid("scopes must be a list of scope names.", { field: "scopes" });
   const scopes: Scope[] = [];
   for (const scope of requested) {
@@ -79,11 +81,15 @@ export class TokenService {
     return token;
   }
 
-  /** Jenkins: only the owner generates, unless admins were allowed to generate for others. */
+  /**
+   * Jenkins: only the owner generates, unless admins were allowed to generate for others. Service
+   * accounts exist to own tokens and are managed by admins: any admin may create theirs.
+   */
   async assertMayCreateFor(actor: Actor, owner: UserRecord): Promise<void> {
     const me = actor.principal.userId.toLowerCase();
     const self = owner.id.toLowerCase() === me || owner.ownerId?.toLowerCase() === me;
     if (self || actor.principal.authenticatedBy === "cli") return;
+    if (isAdmin(actor.principal) && owner.kind === "service") return;
     if (isAdmin(actor.principal) && this.deps.settings.current.adminCanGenerateTokensForOthers) return;
     throw new StewardError("forbidden", "Only the owner can generate tokens for this user.", {
       permission: "Overall/Administer",

@@ -26,13 +26,16 @@ export function newTokenRequest(body: NewTokenBody): NewTokenRequest {
         field: "expiresAt",
       });
   }
+  if (body.tokenFormat && body.format && body.tokenFormat !== body.format) {
+    throw invalid("tokenFormat and format disagree; give one of them.", { field: "tokenFormat" });
+  }
   return {
     name: body.name,
     expiresInSeconds: body.expiresIn ?? null,
     expiresAt,
     scopes: body.scopes,
     allowedCidrs: body.allowedCidrs,
-    format: body.format,
+    format: body.tokenFormat ?? body.format ?? "steward",
   };
 }
 

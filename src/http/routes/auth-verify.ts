@@ -3,7 +3,14 @@ import type { FastifyInstance } from "fastify";
 import { FailureLimiter } from "../../auth/rate-limiter.js";
 import { TokenAuthenticator, tokenAuthError } from "../../auth/token-credentials.js";
 import { invalid } from "../../core/errors.js";
-import { isScope, type Principal, requireScope, SCOPES, type Scope } from "../../core/permissions.js";
+import {
+  effectiveScopes,
+  isScope,
+  type Principal,
+  requireEffectiveScope,
+  SCOPES,
+  type Scope,
+} from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import { recordAuthFailure } from "../audit-denials.js";
 
@@ -48,22 +55,17 @@ export const AUTH_VERIFY_PATH = "/auth/verify";
 /** Every answer, refusals too: a proxy must not cache a decision. */
 export const NOT_STORED: Readonly<Record<string, string>> = { "cache-control": "no-store" };
 
-/** An unscoped token acts with its owner's full permissions: it carries every scope. */
-function scopesOf(principal: Principal): readonly Scope[] {
-  return principal.scopes ?? SCOPES;
-}
-
 /** What the proxy passes on to the application: who, with which token (its id, never its value), which scopes. */
 export function verifiedHeaders(principal: Principal, tokenId: string): Record<string, string> {
   return {
     "x-steward-user": principal.userId,
     "x-steward-token": tokenId,
-    "x-steward-scopes": scopesOf(principal).join(","),
+    "x-steward-scopes": effectiveScopes(principal).join(","),
   };
 }
 
 export function verifiedBody(principal: Principal, tokenId: string) {
-  return { user: principal.userId, tokenId, scopes: scopesOf(principal) };
+  return { user: principal.userId, tokenId, scopes: effectiveScopes(principal) };
 }
 
 /**
@@ -99,7 +101,7 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
     }
     const { principal } = result;
     request.principal = principal;
-    for (const scope of required) requireScope(principal, scope);
+    for (const scope of required) requireEffectiveScope(principal, scope);
     return reply
       .headers(verifiedHeaders(principal, result.tokenId))
       .send(verifiedBody(principal, result.tokenId));
