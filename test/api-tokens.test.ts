@@ -337,6 +337,43 @@ describe("GET, PATCH, DELETE /api/v1/tokens/{id}", () => {
   });
 });
 
+describe("revoke all", () => {
+  it("DELETE /api/v1/tokens revokes all my tokens, or all but ?except=; an unknown except revokes nothing", async () => {
+    const keep = await create(alice, { name: "keep" });
+    const other = await create(alice, { name: "other" });
+    const bobs = await t.addToken("bob");
+    const unknown = await api("DELETE", "/api/v1/tokens?except=00000000-0000-4000-8000-000000000000", alice);
+    expect(unknown.statusCode).toBe(400);
+    expect((await me(basic("alice", other.value))).statusCode).toBe(200);
+    const notMine = await api("DELETE", `/api/v1/tokens?except=${bobs.id}`, alice);
+    expect(notMine.statusCode).toBe(400);
+    const revoked = await api("DELETE", `/api/v1/tokens?except=${keep.token.id}`, alice);
+    expect(revoked.statusCode).toBe(200);
+    // The bootstrap token that made the call, and "other".
+    expect(revoked.json()).toEqual({ revoked: 2 });
+    expect((await me(basic("alice", other.value))).statusCode).toBe(401);
+    expect((await me(alice)).statusCode).toBe(401);
+    const kept = basic("alice", keep.value);
+    expect((await me(kept)).statusCode).toBe(200);
+    expect((await me(basic("bob", bobs.value))).statusCode).toBe(200);
+    expect((await api("DELETE", "/api/v1/tokens", kept)).json()).toEqual({ revoked: 1 });
+    expect((await me(kept)).statusCode).toBe(401);
+  });
+
+  it("DELETE /api/v1/users/{id}/tokens: an admin revokes all of a user's tokens; others get 404", async () => {
+    await t.addUser("root", "root-password", { admin: true });
+    const root = basic("root", (await t.addToken("root")).value);
+    const bob = basic("bob", (await t.addToken("bob")).value);
+    expect((await api("DELETE", "/api/v1/users/alice/tokens", bob)).statusCode).toBe(404);
+    expect((await me(alice)).statusCode).toBe(200);
+    const response = await api("DELETE", "/api/v1/users/alice/tokens", root);
+    expect(response.json()).toEqual({ revoked: 1 });
+    expect((await me(alice)).statusCode).toBe(401);
+    const events = await t.store.queryAudit({ action: "token.revoked.all", limit: 1 });
+    expect(events[0]).toMatchObject({ actorUserId: "root", targetUserId: "alice" });
+  });
+});
+
 describe("expiry", () => {
   it("refuses an expired token with 401 token_expired, using the injected clock", async () => {
     const { value } = await create(alice, { name: "short", expiresIn: 60 });

@@ -76,9 +76,9 @@ http {
   server {
     listen 127.0.0.1:${port};
     ${protectedLocation("/", "/_steward/verify")}
-    ${protectedLocation("/audit/", "/_steward/verify-audit")}
+    ${protectedLocation("/deploy/", "/_steward/verify-deploy")}
     ${verifyLocation("/_steward/verify", "")}
-    ${verifyLocation("/_steward/verify-audit", "?scope=audit:read")}
+    ${verifyLocation("/_steward/verify-deploy", "?scope=jenkins:api")}
   }
 }
 `;
@@ -222,10 +222,10 @@ describe.skipIf(!NGINX)("forward auth behind a real nginx", () => {
   });
 
   it("enforces a scope required by the location (403 for a token without it)", async () => {
-    expect((await get("/audit/log", { authorization: `Bearer ${scoped.value}` })).status).toBe(403);
-    const full = await get("/audit/log", { authorization: `Bearer ${token.value}` });
+    expect((await get("/deploy/now", { authorization: `Bearer ${scoped.value}` })).status).toBe(403);
+    const full = await get("/deploy/now", { authorization: `Bearer ${token.value}` });
     expect(full.status).toBe(200);
-    expect(((await full.json()) as { scopes: string }).scopes).toContain("audit:read");
+    expect(((await full.json()) as { scopes: string }).scopes).toContain("jenkins:api");
   });
 
   it("refuses a token as soon as it is revoked (401)", async () => {

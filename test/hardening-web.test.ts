@@ -4,6 +4,7 @@
  * that ends the session on the server, body size limits with a clear 413, no open redirect after
  * sign-in, user text escaped in pages.
  */
+import { connect } from "node:net";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { SESSION_COOKIE } from "../src/auth/sessions.js";
@@ -313,5 +314,65 @@ describe("user text in pages", () => {
     expect(page.body).not.toContain("<script>alert");
     expect(page.body).not.toContain("<img src=x");
     expect(page.body).toContain("&lt;script&gt;");
+  });
+});
+
+describe("requests the router or Node's parser refuse", () => {
+  it("a wrong method on an existing path is 405 naming the allowed ones (Allow header); an unknown path 404", async () => {
+    await start();
+    const token = basic("alice", (await t.addToken("alice")).value);
+    const wrong = await t.app.inject({
+      method: "PUT",
+      url: "/api/v1/tokens",
+      headers: { authorization: token },
+    });
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers.allow).toBe("GET, HEAD, POST, DELETE");
+    expect(wrong.json().error.code).toBe("method_not_allowed");
+    const post = await t.app.inject({ method: "POST", url: "/healthz" });
+    expect(post.statusCode).toBe(405);
+    expect(post.headers.allow).toBe("GET, HEAD");
+    const missing = await t.app.inject({ method: "PUT", url: "/api/v1/nothing-here" });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("a URL that cannot be decoded (400) or a path part over the limit (414) gets Steward's error shape and headers", async () => {
+    await start();
+    const token = basic("alice", (await t.addToken("alice")).value);
+    const badEscape = await t.app.inject({ url: "/api/v1/users/%ZZ", headers: { authorization: token } });
+    expect(badEscape.statusCode).toBe(400);
+    expect(badEscape.json().error.code).toBe("bad_request");
+    expect(badEscape.headers["x-content-type-options"]).toBe("nosniff");
+    const long = await t.app.inject({
+      url: `/api/v1/tokens/${"x".repeat(600)}`,
+      headers: { authorization: token },
+    });
+    expect(long.statusCode).toBe(414);
+    expect(long.json().error).toEqual({ code: "uri_too_long", message: "A part of the path is too long." });
+    expect(long.body).not.toContain("xxxxxxxx");
+  });
+
+  it("headers too large (431) and malformed HTTP (400) get a JSON error over a real connection", async () => {
+    await start();
+    const address = await t.app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = new URL(address);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => socket.end(request));
+        let answer = "";
+        socket.setEncoding("utf8").on("data", (chunk: string) => {
+          answer += chunk;
+        });
+        socket.on("close", () => resolve(answer)).on("error", reject);
+      });
+    const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    expect(big).toContain(
+      '{"error":{"code":"headers_too_large","message":"The request headers are too large."}}',
+    );
+    expect(big.toLowerCase()).toContain("x-content-type-options: nosniff");
+    const broken = await raw("GET /healthz HTTP/1.1\r\nHost: x\r\nBad\u0001Header: y\r\n\r\n");
+    expect(broken).toMatch(/^HTTP\/1\.1 400 /);
+    expect(broken).toContain('"code":"bad_request"');
   });
 });

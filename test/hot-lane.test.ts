@@ -286,6 +286,38 @@ describe("the hot lane refuses nothing and accepts nothing Fastify would not", (
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^steward_hot_lane_answers_total [1-9]\d*$/m);
   });
+
+  it("/metrics counts requests by status class and authentications by method and outcome, lane answers included", async () => {
+    const read = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const value = (series: string) => {
+        const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+        return line ? Number(line.slice(series.length + 1)) : 0;
+      };
+      return {
+        ok: value('steward_http_requests_total{code="2xx"}'),
+        clientErrors: value('steward_http_requests_total{code="4xx"}'),
+        tokens: value('steward_auth_total{method="token",outcome="success"}'),
+        refusedBasic: value('steward_auth_total{method="basic",outcome="refused"}'),
+        refusedForwardAuth: value('steward_auth_total{method="token",outcome="refused"}'),
+      };
+    };
+    const fresh = await newToken();
+    const headers = { authorization: basic("alice", fresh.value) };
+    const before = await read();
+    await viaServer("/whoAmI/api/json", headers); // a miss: through Fastify, now cached
+    expect((await laneAnswered("/whoAmI/api/json", headers)).byLane).toBe(true);
+    await viaServer("/me/api/json", headers);
+    await viaServer("/me/api/json", { authorization: basic("alice", "stw_wrong") });
+    await viaServer("/auth/verify", { authorization: "Bearer stw_wrong" });
+    const after = await read();
+    // The /metrics request that read `before` is counted too (2xx).
+    expect(after.ok - before.ok).toBe(4);
+    expect(after.clientErrors - before.clientErrors).toBe(2);
+    expect(after.tokens - before.tokens).toBe(3);
+    expect(after.refusedBasic - before.refusedBasic).toBe(1);
+    expect(after.refusedForwardAuth - before.refusedForwardAuth).toBe(1);
+  });
 });
 
 describe("differential fuzz: over TCP (the lane may answer) and through Fastify alone, the same answer", () => {
@@ -364,6 +396,7 @@ describe("a fault in the lane", () => {
       }
     }
     const lane = new FaultyLane(server.services.verifier, {
+      metrics: server.services.metrics,
       trustProxy: [],
       log: null,
       nextRequestId: () => "id",

@@ -1,13 +1,10 @@
 import type { Command } from "commander";
 import { parseDurationSeconds } from "../core/duration.js";
 import { parseIsoDate } from "../core/expiry.js";
-import { type AuditEventView, auditEventView } from "../service/audit.js";
+import { type AuditEventView, auditEventsOldestFirst, auditEventView } from "../service/audit.js";
 import type { Services } from "../service/services.js";
 import type { AuditQuery } from "../store/store.js";
 import { fail, type GlobalOptions, output, withServices } from "./context.js";
-
-/** Events read per query while exporting: memory stays flat however long the log is. */
-const EXPORT_PAGE = 500;
 
 interface FilterOptions {
   since?: string;
@@ -102,19 +99,8 @@ export function registerAuditCommands(program: Command): void {
       const write = writer();
       await withServices(global, async (services) => {
         const query = await filters(services, options);
-        let after: number | undefined;
-        for (;;) {
-          const page = await services.deps.store.queryAudit({
-            ...query,
-            after,
-            order: "asc",
-            limit: EXPORT_PAGE,
-          });
-          for (const event of page) {
-            if (!(await write(`${JSON.stringify(auditEventView(event))}\n`))) return;
-          }
-          if (page.length < EXPORT_PAGE) return;
-          after = page.at(-1)!.id;
+        for await (const event of auditEventsOldestFirst(services.deps.store, query)) {
+          if (!(await write(`${JSON.stringify(auditEventView(event))}\n`))) return;
         }
       });
     });

@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   crumb_invalid: 403,
   not_found: 404,
   method_not_allowed: 405,
+  uri_too_long: 414,
+  headers_too_large: 431,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -329,3 +329,30 @@ export function errors(...statuses: number[]) {
     ]),
   );
 }
+
+/** `?except=` of a revoke-all: the one token to keep. */
+export const REVOKE_ALL_QUERY = {
+  type: "object",
+  properties: {
+    except: {
+      type: "string",
+      maxLength: 200,
+      description:
+        "Keep this token (its id); it must be a live token of the user, else nothing is revoked (400).",
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+export interface RevokeAllQuery {
+  except?: string;
+}
+
+/** The answer of a revoke-all. */
+export const REVOKED_COUNT = {
+  type: "object",
+  description: "How many live tokens were revoked.",
+  properties: { revoked: { type: "integer", minimum: 0 } },
+  required: ["revoked"],
+  additionalProperties: false,
+} as const;

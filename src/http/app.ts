@@ -12,10 +12,11 @@ import { CRUMB_FIELD, verifyCrumb } from "../core/crumb.js";
 import { CRUMB_MESSAGE, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
 import type { Actor } from "../service/context.js";
+import { type AuthMetricMethod, authOutcomeOf } from "../service/metrics.js";
 import type { Services } from "../service/services.js";
 import { recordAuthFailure, recordCrumbFailure } from "./audit-denials.js";
 import { cookieOf } from "./cookies.js";
-import { handleError } from "./errors.js";
+import { handleClientError, handleError, handleFrameworkError } from "./errors.js";
 import { HotLane } from "./hot-lane.js";
 import { jenkinsParam } from "./jenkins-reply.js";
 import { createLog, logRequest, logsRequests, pathOnly } from "./log.js";
@@ -37,6 +38,9 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** The methods a 405 may name. */
+const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
 /** The crumb a request carries: the `Jenkins-Crumb` header, else the parameter (query or form), as Jenkins reads it. */
 function crumbOf(request: FastifyRequest): string | undefined {
   const header = request.headers["jenkins-crumb"];
@@ -48,13 +52,18 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   const { config } = services.deps;
   const log = createLog(config.logLevel, options);
   const nextRequestId = requestIdSource(services.deps.random);
+  const { metrics } = services;
   const hotLane = new HotLane(services.verifier, {
+    metrics,
     trustProxy: config.trustProxy,
     log: logsRequests(log) ? log : null,
     nextRequestId,
     onError: (error) => log.error({ err: error }, "hot lane failed; the request went to Fastify"),
   });
   const app = Fastify({
+    // Routing errors and requests Node's parser refuses answer in Steward's error shape too.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
     // Steward logs through its own logger (`app.stewardLog`): Fastify's would give every request a
     // child logger and response listeners, work most requests (which log nothing) should not pay for.
     logger: false,
@@ -108,7 +117,16 @@ export async function createApp(services: Services, options: AppOptions = {}): P
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    handleError(new StewardError("not_found", `Nothing at ${pathOnly(request.url)}.`), request, reply);
+    // A path that exists with other methods is a 405 naming them, not a 404.
+    const path = pathOnly(request.url);
+    const allowed = HTTP_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length === 0) {
+      handleError(new StewardError("not_found", `Nothing at ${path}.`), request, reply);
+      return;
+    }
+    reply.header("Allow", allowed.join(", "));
+    const message = `${request.method} is not allowed at ${path}; use ${allowed.join(" or ")}.`;
+    handleError(new StewardError("method_not_allowed", message), request, reply);
   });
 
   // Authentication, as a callback hook: a cached token (the hot path) is accepted without a promise.
@@ -117,9 +135,12 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     setSecurityHeaders(request, reply);
     if (request.routeOptions.config?.public) return done();
     const accept = (result: AuthResult): void => {
-      request.principal = result.principal;
+      const { principal } = result;
+      request.principal = principal;
       request.session = result.session;
-      if (result.principal.tokenExpiresAt) reply.headers(tokenExpiryHeaders(result.principal));
+      if (principal.tokenExpiresAt) reply.headers(tokenExpiryHeaders(principal));
+      if (principal.authenticatedBy !== "anonymous")
+        metrics.countAuth(principal.authenticatedBy as AuthMetricMethod, "success");
     };
     const result = services.authenticator.authenticate({
       authorization: request.headers.authorization,
@@ -136,6 +157,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
         done();
       },
       (error: unknown) => {
+        const outcome = error instanceof StewardError ? authOutcomeOf(error.code) : undefined;
+        if (outcome) metrics.countAuth("basic", outcome);
         recordAuthFailure(services, request, error).then(
           () => done(asError(error)),
           (failure: unknown) => done(asError(failure)),
@@ -170,9 +193,11 @@ export async function createApp(services: Services, options: AppOptions = {}): P
     route.preValidation = own ? [checkCrumb, ...(Array.isArray(own) ? own : [own])] : checkCrumb;
   });
 
-  // The one log line per request, only at levels that show it (no hook at all otherwise).
-  if (logsRequests(log)) {
-    app.addHook("onResponse", (request, reply, done) => {
+  // Every answer is counted; the one log line per request only at levels that show it.
+  const logged = logsRequests(log);
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.countResponse(reply.statusCode);
+    if (logged) {
       logRequest(log, {
         id: request.id,
         fields: request.logFields,
@@ -182,9 +207,9 @@ export async function createApp(services: Services, options: AppOptions = {}): P
         ms: reply.elapsedTime,
         userId: request.principal?.userId,
       });
-      done();
-    });
-  }
+    }
+    done();
+  });
 
   registerRoutes(app, services);
   return app;

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { CRUMB_MESSAGE, ERROR_STATUS, type ErrorCode, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
@@ -5,6 +7,7 @@ import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
 import { errorPage } from "../ui/pages-error.js";
 import { setJenkinsHeaders } from "./jenkins-headers.js";
+import { securityHeadersOf, setSecurityHeaders } from "./security-headers.js";
 import { requestLog } from "./log.js";
 import { surfaceOf } from "./surface.js";
 
@@ -146,6 +149,42 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   void reply
     .type("text/html; charset=utf-8")
     .send(page(`Error ${status}`, `<p>${escapeHtml(known.message)}</p>`));
+}
+
+/**
+ * Fastify's routing errors (a URL that cannot be decoded, a path segment longer than routes allow):
+ * answered like every other error, in the shape of the surface, with the security headers.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.principal = ANONYMOUS;
+  setSecurityHeaders(request, reply);
+  const known =
+    error.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? new StewardError("uri_too_long", "A part of the path is too long.")
+      : new StewardError("bad_request", "The URL cannot be decoded (check its %-escapes).");
+  handleError(known, request, reply);
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (headers too large, a malformed
+ * request line or header): a JSON error in Steward's shape, then the connection is closed, as Node does.
+ */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "headers_too_large", "The request headers are too large."]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "timeout", "The request took too long to arrive."]
+        : [400, "bad_request", "The request is not valid HTTP."];
+  const body = JSON.stringify({ error: { code, message } });
+  const headers = Object.entries(securityHeadersOf("api")).map(([name, value]) => `${name}: ${value}\r\n`);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers.join("")}content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Web UI errors as a page of the UI: the message, a way on, never a stack trace; never cached. */

@@ -5,6 +5,7 @@ import { parseBasicHeader } from "../auth/basic-header.js";
 import { parseTokenCredentials } from "../auth/token-credentials.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import { ANONYMOUS, effectiveScopes, isScope, type Principal } from "../core/permissions.js";
+import type { Metrics } from "../service/metrics.js";
 import { JENKINS_JSON_TYPE } from "./jenkins-reply.js";
 import { logRequest } from "./log.js";
 import {
@@ -32,6 +33,8 @@ interface HotAnswer {
 }
 
 export interface HotLaneOptions {
+  /** Counts the lane's answers and token authentications with the rest. */
+  metrics: Metrics;
   /** Addresses whose X-Forwarded-For is believed (STEWARD_TRUST_PROXY), as Fastify is told. */
   trustProxy: string[];
   /** The request log, when requests are logged at its level. */
@@ -210,6 +213,9 @@ export class HotLane {
     response.writeHead(200, answer.headers);
     response.end(answer.body);
     this.answered++;
+    const { metrics } = this.options;
+    metrics.countResponse(200);
+    if (principal !== ANONYMOUS) metrics.countAuth("token", "success");
     const { log } = this.options;
     if (log === null) return;
     logRequest(log, {

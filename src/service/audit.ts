@@ -1,5 +1,5 @@
 import type { Clock } from "../core/clock.js";
-import type { AuditEvent, AuditInput, Store } from "../store/store.js";
+import type { AuditEvent, AuditInput, AuditQuery, Store } from "../store/store.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -23,6 +23,23 @@ export function auditEventView(event: AuditEvent) {
 }
 
 export type AuditEventView = ReturnType<typeof auditEventView>;
+
+/** Events read per query while exporting: memory stays flat however long the log is. */
+const EXPORT_PAGE = 500;
+
+/** Every event matching `query`, oldest first, read a page at a time (for exports). */
+export async function* auditEventsOldestFirst(
+  store: Store,
+  query: Omit<AuditQuery, "limit" | "after" | "order" | "before">,
+): AsyncGenerator<AuditEvent> {
+  let after: number | undefined;
+  for (;;) {
+    const page = await store.queryAudit({ ...query, after, order: "asc", limit: EXPORT_PAGE });
+    yield* page;
+    if (page.length < EXPORT_PAGE) return;
+    after = page.at(-1)!.id;
+  }
+}
 
 export interface DenialRecorderOptions {
   /** At most one event per key in this window. Default one minute. */

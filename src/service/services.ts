@@ -10,6 +10,7 @@ import type { Store } from "../store/store.js";
 import { DenialRecorder } from "./audit.js";
 import type { Deps } from "./context.js";
 import { ExpiryWarner } from "./expiry-warnings.js";
+import { Metrics } from "./metrics.js";
 import { SettingsCache } from "./settings-cache.js";
 import { TokenService } from "./tokens.js";
 import { UserService } from "./users.js";
@@ -33,6 +34,8 @@ export interface Services {
   expiry: ExpiryWarner;
   /** Rate-limited audit events for refusals that change nothing (crumb failures, auth failures). */
   denials: DenialRecorder;
+  /** Request and authentication counters for /metrics. */
+  metrics: Metrics;
 }
 
 export interface ServiceOptions {
@@ -93,5 +96,6 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     deliveries: new WebhookDispatcher(store, clock, onBackgroundError, options.webhookDelivery),
     expiry: new ExpiryWarner(store, clock, () => settings.current, onBackgroundError),
     denials: new DenialRecorder(store, clock, onBackgroundError),
+    metrics: new Metrics(),
   };
 }

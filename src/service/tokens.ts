@@ -184,6 +184,22 @@ export class TokenService {
     );
   }
 
+  /**
+   * Revokes every live token of `owner` but `exceptId`, which must then be one of them: an unknown id
+   * revokes nothing (Jenkins' revokeAllExcept would revoke everything). Answers how many were revoked.
+   */
+  async revokeAllChecked(actor: Actor, owner: UserRecord, exceptId: string | null): Promise<number> {
+    if (exceptId !== null) {
+      const keep = await this.deps.store.getToken(exceptId);
+      if (!keep || keep.userId !== owner.id || keep.revokedAt !== null) {
+        throw invalid("No live token of this user has the id given in except; nothing was revoked.", {
+          field: "except",
+        });
+      }
+    }
+    return (await this.revokeAll(actor, owner, exceptId)).length;
+  }
+
   async revokeAll(actor: Actor, owner: UserRecord, exceptId: string | null): Promise<TokenRecord[]> {
     return this.deps.store.revokeTokens(
       owner.id,

@@ -350,6 +350,12 @@ export abstract class KyselyStore implements Store {
     await this.db.selectFrom("settings").select("name").limit(1).execute();
   }
 
+  async pendingMigrations(): Promise<string[]> {
+    const known = Object.keys(await migrationProvider(this.dialect).getMigrations());
+    const applied = new Set(await this.appliedMigrations());
+    return known.filter((name) => !applied.has(name));
+  }
+
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
     const existing = await this.db
       .selectFrom("server_secrets")

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.js";
 import { audit, T0, token, user } from "../../test/support/store-records.js";
 import { DEFAULT_SETTINGS } from "../core/settings.js";
+import { migrationProvider } from "./migrations/index.js";
 import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type {
@@ -125,6 +126,18 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
         );
         await database.raw("DELETE FROM kysely_migration WHERE name = '9999_from_the_future'");
         await store.migrate();
+      });
+
+      it("reports migrations the database lacks (what /readyz checks)", async () => {
+        expect(await store.pendingMigrations()).toEqual([]);
+        const names = Object.keys(await migrationProvider(store.dialect).getMigrations()).sort();
+        const last = names.at(-1)!;
+        await database.raw(`DELETE FROM kysely_migration WHERE name = '${last}'`);
+        expect(await store.pendingMigrations()).toEqual([last]);
+        await database.raw(
+          `INSERT INTO kysely_migration (name, timestamp) VALUES ('${last}', '2026-11-24T00:00:00.000Z')`,
+        );
+        expect(await store.pendingMigrations()).toEqual([]);
       });
 
       it("creates a server secret once", async () => {

@@ -208,6 +208,8 @@ export interface Store {
   close(): Promise<void>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
+  /** Migrations this version knows that the database has not applied (empty when up to date). */
+  pendingMigrations(): Promise<string[]>;
 
   /** A named server secret, created once with `create` if missing (race-safe across instances). */
   getOrCreateSecret(name: string, create: () => string): Promise<string>;

@@ -9,6 +9,9 @@ import {
   NEW_TOKEN_BODY,
   type NewTokenBody,
   pageOf,
+  REVOKE_ALL_QUERY,
+  REVOKED_COUNT,
+  type RevokeAllQuery,
   TOKEN_LIST_QUERY,
   type TokenListQuery,
 } from "../api-schemas.js";
@@ -84,6 +87,28 @@ export function apiTokensRoutes(api: FastifyInstance, services: Services): void 
         .code(201)
         .header("Cache-Control", "no-store")
         .send({ token: tokenView(issued.token, services.usage), value: issued.value });
+    },
+  );
+
+  api.delete<{ Querystring: RevokeAllQuery }>(
+    "/api/v1/tokens",
+    {
+      config: { access: { scope: "tokens:write" } },
+      schema: {
+        summary: "Revoke all my tokens",
+        description:
+          "Every live token of the caller — the one making this call too, unless it is named in `except` — " +
+          "is refused everywhere at once (Jenkins' revokeAll and revokeAllExcept).",
+        tags: ["tokens"],
+        operationId: "revokeAllTokens",
+        querystring: REVOKE_ALL_QUERY,
+        response: { 200: REVOKED_COUNT },
+      },
+    },
+    async (request) => {
+      const owner = await services.tokens.ownerFor(request.actor, request.principal.userId);
+      const except = request.query.except ?? null;
+      return { revoked: await services.tokens.revokeAllChecked(request.actor, owner, except) };
     },
   );
 }

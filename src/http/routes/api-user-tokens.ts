@@ -8,6 +8,9 @@ import {
   NEW_TOKEN_BODY,
   type NewTokenBody,
   pageOf,
+  REVOKE_ALL_QUERY,
+  REVOKED_COUNT,
+  type RevokeAllQuery,
   TOKEN_LIST_QUERY,
   type TokenListQuery,
 } from "../api-schemas.js";
@@ -49,8 +52,8 @@ export function apiUserTokensRoutes(api: FastifyInstance, services: Services): v
       schema: {
         summary: "Create a token for a user",
         description:
-          "For a service account, its owner may; for anyone else, an administrator only when the policy's " +
-          `adminCanGenerateTokensForOthers is on (as Jenkins' adminCanGenerateNewTokens). ${WHO}`,
+          "For a service account, its owner or any administrator may; for anyone else, an administrator " +
+          `only when the policy's adminCanGenerateTokensForOthers is on (as Jenkins' adminCanGenerateNewTokens). ${WHO}`,
         tags: ["tokens", "users"],
         operationId: "createUserToken",
         params: ID_PARAMS,
@@ -66,6 +69,26 @@ export function apiUserTokensRoutes(api: FastifyInstance, services: Services): v
         .code(201)
         .header("Cache-Control", "no-store")
         .send({ token: tokenView(issued.token, services.usage), value: issued.value });
+    },
+  );
+
+  api.delete<{ Params: IdParams; Querystring: RevokeAllQuery }>(
+    "/api/v1/users/:id/tokens",
+    {
+      config: { access: { scope: "tokens:write" } },
+      schema: {
+        summary: "Revoke all of a user's tokens",
+        description: `Every live token of the user but the one named in \`except\`, refused everywhere at once. ${WHO}`,
+        tags: ["tokens", "users"],
+        operationId: "revokeAllUserTokens",
+        params: ID_PARAMS,
+        querystring: REVOKE_ALL_QUERY,
+        response: { 200: REVOKED_COUNT },
+      },
+    },
+    async (request) => {
+      const owner = await tokens.ownerFor(request.actor, request.params.id);
+      return { revoked: await tokens.revokeAllChecked(request.actor, owner, request.query.except ?? null) };
     },
   );
 }

@@ -11,6 +11,7 @@ import {
   SCOPES,
   type Scope,
 } from "../../core/permissions.js";
+import { authOutcomeOf } from "../../service/metrics.js";
 import type { Services } from "../../service/services.js";
 import { recordAuthFailure } from "../audit-denials.js";
 
@@ -96,9 +97,13 @@ export function authVerifyRoutes(app: FastifyInstance, services: Services): void
     if (!result.ok) {
       const error = tokenAuthError(result);
       // A request without any credential is an ordinary anonymous visitor, not a failed authentication.
-      if (result.reason !== "missing") await recordAuthFailure(services, request, error);
+      if (result.reason !== "missing") {
+        services.metrics.countAuth("token", authOutcomeOf(error.code) ?? "refused");
+        await recordAuthFailure(services, request, error);
+      }
       throw error;
     }
+    services.metrics.countAuth("token", "success");
     const { principal } = result;
     request.principal = principal;
     for (const scope of required) requireEffectiveScope(principal, scope);

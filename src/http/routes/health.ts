@@ -5,15 +5,20 @@ import type { Services } from "../../service/services.js";
 export function healthRoutes(app: FastifyInstance, services: Services): void {
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
 
+  // Ready: the database answers and has every migration of this version applied.
   app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
+    const unavailable = (message: string) =>
+      reply.code(503).send({ error: { code: "unavailable", message } });
+    let pending: string[];
     try {
-      await services.deps.store.ping();
-      return { status: "ready" };
+      pending = await services.deps.store.pendingMigrations();
     } catch {
-      return reply
-        .code(503)
-        .send({ error: { code: "unavailable", message: "The database is not reachable." } });
+      return unavailable("The database is not reachable.");
     }
+    if (pending.length > 0) {
+      return unavailable(`The database lacks migrations ${pending.join(", ")}: run \`steward migrate\`.`);
+    }
+    return { status: "ready" };
   });
 
   app.get("/metrics", { config: { public: true } }, async (_request, reply) => {
@@ -38,6 +43,7 @@ export function healthRoutes(app: FastifyInstance, services: Services): void {
       "# HELP steward_usage_flush_lag_seconds Seconds since usage statistics were last written.",
       "# TYPE steward_usage_flush_lag_seconds gauge",
       `steward_usage_flush_lag_seconds ${usage.lastFlushAt === 0 ? 0 : ((deps.clock.now() - usage.lastFlushAt) / 1000).toFixed(3)}`,
+      ...services.metrics.prometheusLines(),
       "",
     ];
     return reply.type("text/plain; version=0.0.4; charset=utf-8").send(lines.join("\n"));
