@@ -7,8 +7,8 @@ import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
 import { errorPage } from "../ui/pages-error.js";
 import { setJenkinsHeaders } from "./jenkins-headers.js";
-import { securityHeadersOf, setSecurityHeaders } from "./security-headers.js";
 import { requestLog } from "./log.js";
+import { securityHeadersOf, setSecurityHeaders } from "./security-headers.js";
 import { surfaceOf } from "./surface.js";
 
 export const REALM = 'Basic realm="Steward"';
@@ -155,7 +155,11 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
  * Fastify's routing errors (a URL that cannot be decoded, a path segment longer than routes allow):
  * answered like every other error, in the shape of the surface, with the security headers.
  */
-export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   request.principal = ANONYMOUS;
   setSecurityHeaders(request, reply);
   const known =
