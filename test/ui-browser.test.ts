@@ -318,6 +318,22 @@ describe.skipIf(!HAVE_CHROMIUM)("web UI in Chromium", { timeout: 60_000 }, () =>
     );
     expect(overflow).toBeLessThanOrEqual(0);
     await phonePage.screenshot({ path: join(ARTIFACTS, "token-page-phone.png"), fullPage: true });
+    // A new token's value wraps inside one box on a phone: no line drawn over another (the "_" stays
+    // visible), nothing past the screen's edge.
+    const value = await generate(phonePage, "phone");
+    const box = await phonePage.locator("#token-value").evaluate((element) => {
+      const rects = element.getClientRects();
+      return {
+        boxes: rects.length,
+        right: rects[0]!.right,
+        width: (globalThis as unknown as { innerWidth: number }).innerWidth,
+        text: element.textContent,
+      };
+    });
+    expect(box.boxes).toBe(1);
+    expect(box.right).toBeLessThanOrEqual(box.width);
+    expect(box.text).toBe(value);
+    await phonePage.screenshot({ path: join(ARTIFACTS, "new-token-phone.png"), fullPage: true });
     await phone.close();
   });
 });

@@ -480,6 +480,13 @@ describe("administration", () => {
       await t.services.tokens.replaceLegacy(SYSTEM_ACTOR, await t.services.users.get(id));
     await t.addToken("alice", { name: "modern" });
     const root = await Browser.signIn(t.app, "root", "root-password");
+    // Every page tells an admin (never a plain user) while legacy tokens exist, as Jenkins' monitor does.
+    const notice = "2 users still hold a legacy API token";
+    for (const url of ["/", "/account/tokens", "/manage", "/manage/users"]) {
+      expect((await root.get(url)).body, url).toContain(notice);
+    }
+    const alice = await Browser.signIn(t.app, "alice", "alice-password");
+    expect((await alice.get("/account/tokens")).body).not.toContain("legacy API token");
     const page = await root.get("/manage/legacy-tokens");
     expect(page.body).toContain("2 users hold a legacy token");
     expect(page.body).toContain('name="users" value="alice"');
@@ -489,6 +496,7 @@ describe("administration", () => {
     expect((await root.get("/manage/legacy-tokens?done=legacy-revoked")).body).toContain(
       "No user holds a legacy token.",
     );
+    expect((await root.get("/manage")).body).not.toContain("legacy API token");
     expect((await t.services.tokens.list("alice")).map((x) => x.name)).toEqual(["modern"]);
   });
 
@@ -530,7 +538,7 @@ describe("administration", () => {
     expect(tooLong.body).toContain("at most");
   });
 
-  it("filters the audit log by user, action and day, and pages it", async () => {
+  it("filters the audit log by user, token, action and day, and pages it", async () => {
     for (let i = 0; i < 55; i++) await t.addToken("alice", { name: `t${i}` });
     await t.addToken("root", { name: "root's" });
     const root = await Browser.signIn(t.app, "root", "root-password");
@@ -548,6 +556,11 @@ describe("administration", () => {
       (await root.get(`/manage/audit?since=${today}&until=${today}&action=login.succeeded`)).body,
     ).toContain("login.succeeded");
     expect((await root.get("/manage/audit?until=2000-01-01")).body).toContain("No event matches.");
+    const rootToken = (await t.store.listTokens("root"))[0]!;
+    const byToken = await root.get(`/manage/audit?token=${rootToken.id}`);
+    expect(byToken.body).toContain("root&#39;s");
+    expect(byToken.body).not.toContain("&quot;name&quot;: &quot;t0&quot;");
+    expect(byToken.body).toContain(`value="${rootToken.id}"`);
     const bad = await root.get("/manage/audit?since=yesterday");
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain("From must be a date");

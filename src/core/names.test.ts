@@ -47,7 +47,7 @@ describe("expiry policy", () => {
     };
     expect(resolveExpiry({}, settings, NOW)).toBe(NOW + 3600_000);
     expect(resolveExpiry({ expiresInSeconds: 7200 }, settings, NOW)).toBe(NOW + 7200_000);
-    expect(() => resolveExpiry({ expiresInSeconds: 7201 }, settings, NOW)).toThrow(/at most 7200/);
+    expect(() => resolveExpiry({ expiresInSeconds: 7201 }, settings, NOW)).toThrow(/at most 2 hours/);
     expect(() => resolveExpiry({ expiresAt: NOW - 1 }, DEFAULT_SETTINGS, NOW)).toThrow(/in the past/);
   });
 

@@ -506,6 +506,16 @@ export abstract class KyselyStore implements Store {
     return (await q.execute()).map(toToken);
   }
 
+  async countLegacyTokenHolders(): Promise<number> {
+    const row = await this.db
+      .selectFrom("tokens")
+      .select((eb) => eb.fn.count<number | string>("user_id").distinct().as("holders"))
+      .where("format", "=", "legacy")
+      .where("revoked_at", "is", null)
+      .executeTakeFirstOrThrow();
+    return Number(row.holders);
+  }
+
   async renameToken(id: string, name: string, event: AuditInput): Promise<boolean> {
     return this.change(async (trx) => {
       const result = await trx

@@ -302,6 +302,18 @@ function describeStoreContract(name: string, freshDatabase: () => Promise<TestDa
         expect(await store.listTokens("bob")).toEqual([]);
       });
 
+      it("counts the users holding a live legacy token", async () => {
+        expect(await store.countLegacyTokenHolders()).toBe(0);
+        for (const id of ["alice", "bob", "carol"]) await store.createUser(user(id), audit("user.create"));
+        await store.createToken(token("a1", "alice", { format: "legacy" }), audit("token.create"));
+        await store.createToken(token("a2", "alice", { format: "legacy" }), audit("token.create"));
+        await store.createToken(token("b1", "bob", { format: "legacy" }), audit("token.create"));
+        await store.createToken(token("c1", "carol"), audit("token.create"));
+        expect(await store.countLegacyTokenHolders()).toBe(2);
+        await store.revokeToken("b1", T0 + 1, audit("token.revoke"));
+        expect(await store.countLegacyTokenHolders()).toBe(1);
+      });
+
       it("renames a live token only", async () => {
         await withUserAndToken();
         expect(await store.renameToken("t1", "CI", audit("token.rename"))).toBe(true);

@@ -227,6 +227,8 @@ export interface Store {
   getToken(id: string): Promise<TokenRecord | null>;
   /** Live (unrevoked) tokens of a user, oldest first; with `includeRevoked`, all of them. */
   listTokens(userId: string, options?: { includeRevoked?: boolean }): Promise<TokenRecord[]>;
+  /** How many users hold a live legacy token (through a partial index: no scan of all tokens). */
+  countLegacyTokenHolders(): Promise<number>;
   renameToken(id: string, name: string, event: AuditInput): Promise<boolean>;
   /** Revokes one live token (ending any rotation grace at once); false when it was not live. */
   revokeToken(id: string, at: number, event: AuditInput): Promise<boolean>;

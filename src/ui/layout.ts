@@ -7,6 +7,8 @@ export interface PageContext {
   crumb: string | null;
   /** The signed-in user still has the initial password: every page says so until it is changed. */
   mustChangePassword?: boolean;
+  /** For admins: how many users still hold a legacy token (a notice on every page while any do). */
+  legacyTokenHolders?: number;
   /** A one-line result of the previous action (see ui/flash.ts). */
   flash?: Html | null;
   /** The main navigation entry this page belongs to, marked for screen readers. */
@@ -15,6 +17,12 @@ export interface PageContext {
 
 function current(context: PageContext, section: PageContext["section"]): Html | string {
   return context.section === section ? html` aria-current="page"` : "";
+}
+
+function legacyNotice(holders: number): Html | string {
+  if (holders === 0) return "";
+  const who = holders === 1 ? "1 user still holds" : `${holders} users still hold`;
+  return html`<div class="banner" role="status">${who} a legacy API token (Jenkins' old per-user token). <a href="/manage/legacy-tokens">Review and revoke legacy tokens</a>.</div>`;
 }
 
 /** The page shell: one stylesheet, one deferred script, no inline script or style (the CSP forbids them). */
@@ -54,6 +62,7 @@ ${
     ? html`<div class="banner" role="alert"><strong>You are still using the initial password.</strong> It was printed once at first start; anyone who saw that output can sign in as you. <a href="/account/password">Change it now</a>.</div>`
     : ""
 }
+${legacyNotice(context.legacyTokenHolders ?? 0)}
 <main id="main" tabindex="-1">
 ${context.flash ?? ""}
 ${body}

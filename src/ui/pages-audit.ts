@@ -6,6 +6,8 @@ import { managePage } from "./pages-manage.js";
 
 export interface AuditFilters {
   user: string;
+  /** A token id. */
+  token: string;
   action: string;
   /** yyyy-mm-dd (UTC), inclusive. */
   since: string;
@@ -60,6 +62,9 @@ export function auditPage(
   <div><label for="audit-user">User</label>
   <input id="audit-user" name="user" type="text" value="${filters.user}" aria-describedby="audit-user-hint">
   <p id="audit-user-hint" class="hint">Events by or about this user id (exact).</p></div>
+  <div><label for="audit-token">Token</label>
+  <input id="audit-token" name="token" type="text" value="${filters.token}" aria-describedby="audit-token-hint">
+  <p id="audit-token-hint" class="hint">Events by or about this token (its id, as in the token list).</p></div>
   <div><label for="audit-action">Action</label>
   <input id="audit-action" name="action" type="text" list="audit-actions" value="${filters.action}" aria-describedby="audit-action-hint">
   <datalist id="audit-actions">${KNOWN_ACTIONS.map((a) => html`<option value="${a}">`)}</datalist>

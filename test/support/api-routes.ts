@@ -141,6 +141,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: () => ({ name: "for bob" }),
     params: async () => ({ id: "bob" }),
   },
+  {
+    method: "DELETE",
+    path: "/api/v1/users/{id}/tokens",
+    scope: "tokens:write",
+    admin: false,
+    tokenOwnerParam: true,
+    params: async () => ({ id: "bob" }),
+  },
+  { method: "DELETE", path: "/api/v1/tokens", scope: "tokens:write", admin: false },
   { method: "GET", path: "/api/v1/settings", scope: "settings:write", admin: true },
   {
     method: "PATCH",
@@ -150,6 +159,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: () => ({ usageStatisticsEnabled: true }),
   },
   { method: "GET", path: "/api/v1/audit", scope: "audit:read", admin: true },
+  { method: "GET", path: "/api/v1/audit/export", scope: "audit:read", admin: true },
   // Audit notifications (issue 5).
   {
     method: "GET",

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isAdmin } from "../../core/permissions.js";
 import type { Services } from "../../service/services.js";
 import type { Html } from "../../ui/html.js";
 import type { PageContext } from "../../ui/layout.js";
@@ -32,10 +33,14 @@ export async function pageContext(
     request.principal.authenticatedBy === "session"
       ? await services.deps.store.getUser(request.principal.userId)
       : null;
+  // As Jenkins' administrative monitor: admins are told while any user still holds a legacy token.
+  const legacyTokenHolders =
+    request.session && isAdmin(request.principal) ? await services.deps.store.countLegacyTokenHolders() : 0;
   return {
     principal: request.principal,
     crumb,
     mustChangePassword: user?.mustChangePassword ?? false,
+    legacyTokenHolders,
   };
 }
 

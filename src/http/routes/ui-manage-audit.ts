@@ -16,13 +16,14 @@ function text(value: unknown, max: number): string {
   return typeof value === "string" ? value.trim().slice(0, max) : "";
 }
 
-/** The audit log viewer: filters by user, action and days (UTC), newest first, paged by event id. */
+/** The audit log viewer: filters by user, token, action and days (UTC), newest first, paged by event id. */
 export function uiManageAuditRoutes(app: FastifyInstance, services: Services): void {
   app.get("/manage/audit", async (request: AuditRequest, reply) => {
     const context = await adminPage(request, reply, services);
     requireScope(request.principal, "audit:read");
     const filters: AuditFilters = {
       user: text(request.query.user, 64),
+      token: text(request.query.token, 200),
       action: text(request.query.action, 100),
       since: text(request.query.since, 10),
       until: text(request.query.until, 10),
@@ -32,6 +33,7 @@ export function uiManageAuditRoutes(app: FastifyInstance, services: Services): v
     const errors: string[] = [];
     // Ids are case-insensitive but recorded as spelled at creation: look up the stored spelling.
     if (filters.user) query.userId = (await services.deps.store.getUser(filters.user))?.id ?? filters.user;
+    if (filters.token) query.tokenId = filters.token;
     if (filters.action) query.action = filters.action;
     if (filters.since) {
       const end = endOfDayUtc(filters.since);
