@@ -533,6 +533,43 @@ describe("scopes", () => {
   });
 });
 
+describe("a token creating tokens", () => {
+  it("hands on no later expiry and no wider networks than its own; by default its own limits", async () => {
+    const parent = await create(alice, { name: "parent", expiresIn: 3600, allowedCidrs: ["10.0.0.0/8"] });
+    const auth = basic("alice", parent.value);
+    const from = { remoteAddress: "10.1.2.3" };
+    const child = await api("POST", "/api/v1/tokens", auth, { name: "child" }, from);
+    expect(child.statusCode, child.body).toBe(201);
+    expect((child.json() as Issued).token).toMatchObject({
+      expiresAt: parent.token.expiresAt,
+      allowedCidrs: ["10.0.0.0/8"],
+    });
+    const narrower = await api(
+      "POST",
+      "/api/v1/tokens",
+      auth,
+      { name: "narrow", expiresIn: 60, allowedCidrs: ["10.1.0.0/16"] },
+      from,
+    );
+    expect(narrower.statusCode).toBe(201);
+    const outlives = await api("POST", "/api/v1/tokens", auth, { name: "long", expiresIn: 7200 }, from);
+    expect(outlives.statusCode).toBe(400);
+    expect(errorOf(outlives).message).toContain("cannot create a token that outlives it");
+    const wider = await api(
+      "POST",
+      "/api/v1/tokens",
+      auth,
+      { name: "wide", allowedCidrs: ["0.0.0.0/0"] },
+      from,
+    );
+    expect(wider.statusCode).toBe(400);
+    expect(errorOf(wider).message).toContain("0.0.0.0/0 is not");
+    // A password or session caller is not bound by any token's limits.
+    const free = await create(alice, { name: "free" });
+    expect(free.token).toMatchObject({ expiresAt: null, allowedCidrs: null });
+  });
+});
+
 describe("IP allow-lists", () => {
   it("refuses the token from another address", async () => {
     const { token, value } = await create(alice, { allowedCidrs: ["10.0.0.0/8", "2001:db8::/32"] });

@@ -1,7 +1,7 @@
 import { SocketAddress } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileAllowList, MAX_CIDR_ENTRIES, parseCidrList } from "./cidr.js";
+import { cidrOutside, compileAllowList, MAX_CIDR_ENTRIES, parseCidrList } from "./cidr.js";
 
 function cidrsOf(input: string[]): string[] {
   const result = parseCidrList(input);
@@ -228,5 +228,17 @@ describe("compileAllowList", () => {
         expect(allowed(hexMapped(client))).toBe(expected);
       }),
     );
+  });
+});
+
+describe("cidrOutside", () => {
+  it("finds the first network not inside the outer list, by family and prefix", () => {
+    expect(cidrOutside(["10.1.0.0/16", "10.2.3.4/32"], ["10.0.0.0/8"])).toBeNull();
+    expect(cidrOutside(["10.0.0.0/8", "192.168.0.0/24"], ["10.0.0.0/8"])).toBe("192.168.0.0/24");
+    expect(cidrOutside(["10.0.0.0/7"], ["10.0.0.0/8"])).toBe("10.0.0.0/7");
+    expect(cidrOutside(["2001:db8:1::/48"], ["2001:db8::/32"])).toBeNull();
+    expect(cidrOutside(["2001:db8::/32"], ["10.0.0.0/8"])).toBe("2001:db8::/32");
+    expect(cidrOutside(["0.0.0.0/0"], ["10.0.0.0/8", "0.0.0.0/0"])).toBeNull();
+    expect(cidrOutside([], ["10.0.0.0/8"])).toBeNull();
   });
 });

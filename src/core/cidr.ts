@@ -171,6 +171,33 @@ export function parseCidrList(input: readonly string[]): CidrListResult {
   return { ok: true, cidrs };
 }
 
+function contains(outer: Network, inner: Network): boolean {
+  if (outer.family !== inner.family || inner.prefix < outer.prefix) return false;
+  const masked = clearHostBits(inner.bytes, outer.prefix);
+  return masked.every((byte, i) => byte === outer.bytes[i]);
+}
+
+/**
+ * The first of `inner` (normalised CIDRs) that no network of `outer` contains, or null when every one
+ * lies inside `outer`: a token may only hand out an allow-list as narrow as its own.
+ *
+ * @example
+ * cidrOutside(["10.1.0.0/16"], ["10.0.0.0/8"]) // null
+ * cidrOutside(["10.0.0.0/8", "192.168.0.0/24"], ["10.0.0.0/8"]) // "192.168.0.0/24"
+ */
+export function cidrOutside(inner: readonly string[], outer: readonly string[]): string | null {
+  const parse = (cidr: string): Network | null => {
+    const network = parseNetwork(cidr.trim());
+    return typeof network === "string" ? null : network;
+  };
+  const outerNetworks = outer.map(parse).filter((n): n is Network => n !== null);
+  for (const cidr of inner) {
+    const network = parse(cidr);
+    if (!network || !outerNetworks.some((o) => contains(o, network))) return cidr;
+  }
+  return null;
+}
+
 /**
  * Compiles normalised CIDRs (from `parseCidrList`) into a matcher for client addresses. An IPv4 client
  * seen as IPv4-mapped IPv6 (`::ffff:10.1.2.3`, as dual-stack sockets report it) is matched as IPv4. A

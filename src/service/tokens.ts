@@ -1,4 +1,4 @@
-import { parseCidrList } from "../core/cidr.js";
+import { cidrOutside, parseCidrList } from "../core/cidr.js";
 import { invalid, notFound, StewardError } from "../core/errors.js";
 import { type ExpiryRequest, resolveExpiry } from "../core/expiry.js";
 import { normalizeTokenName } from "../core/names.js";
@@ -96,10 +96,49 @@ export class TokenService {
     });
   }
 
+  /**
+   * A token that creates a token hands on no more than it has (as with scopes): the new one expires no
+   * later and is used from no wider networks. Unless asked for less, it gets the creator's limits.
+   */
+  private async boundedByCreator(
+    actor: Actor,
+    limits: { expiresAt: number | null; allowedCidrs: string[] | null; expiryRequested: boolean },
+  ): Promise<{ expiresAt: number | null; allowedCidrs: string[] | null }> {
+    const { principal } = actor;
+    if (principal.authenticatedBy !== "token" || !principal.tokenId) return limits;
+    const creator = await this.deps.store.getToken(principal.tokenId);
+    if (!creator) return limits;
+    let { expiresAt, allowedCidrs } = limits;
+    if (creator.expiresAt !== null && (expiresAt === null || expiresAt > creator.expiresAt)) {
+      if (limits.expiryRequested) {
+        throw invalid(
+          `A token cannot create a token that outlives it: this one expires at ${new Date(creator.expiresAt).toISOString()}.`,
+          { field: "expiresAt" },
+        );
+      }
+      expiresAt = creator.expiresAt;
+    }
+    if (creator.allowedCidrs) {
+      if (allowedCidrs === null) allowedCidrs = [...creator.allowedCidrs];
+      const outside = cidrOutside(allowedCidrs, creator.allowedCidrs);
+      if (outside !== null) {
+        throw invalid(`A token can only hand out networks inside its own allow-list; ${outside} is not.`, {
+          field: "allowedCidrs",
+        });
+      }
+    }
+    return { expiresAt, allowedCidrs };
+  }
+
   async create(actor: Actor, owner: UserRecord, request: NewTokenRequest): Promise<IssuedToken> {
     const { deps } = this;
     const now = deps.clock.now();
     const format = request.format ?? "steward";
+    const limits = await this.boundedByCreator(actor, {
+      expiresAt: resolveExpiry(request, deps.settings.current, now),
+      allowedCidrs: resolveCidrs(request.allowedCidrs),
+      expiryRequested: request.expiresInSeconds != null || request.expiresAt != null,
+    });
     const value = generateToken(format, deps.random);
     const token = freshToken({
       id: deps.random.uuid(),
@@ -108,9 +147,8 @@ export class TokenService {
       hash: storedHash(value),
       format,
       createdAt: now,
-      expiresAt: resolveExpiry(request, deps.settings.current, now),
+      ...limits,
       scopes: resolveScopes(actor.principal, request.scopes),
-      allowedCidrs: resolveCidrs(request.allowedCidrs),
     });
     await deps.store.createToken(
       token,
