@@ -113,6 +113,13 @@ describe("POST /api/v1/tokens", () => {
     const { token } = await create(alice, { name: "  " });
     expect(token.name).toMatch(/^Token created on 2026-11-01T12:00:00\.000\+00:00$/);
     expect((await create(alice, {})).token.name).toMatch(/^Token created on/);
+    expect((await create(alice, { name: null })).token.name).toMatch(/^Token created on/);
+  });
+
+  it("records the creation in the audit log with the expiry as an ISO date", async () => {
+    const { token } = await create(alice, { name: "dated", expiresIn: 3600 });
+    const [event] = await t.store.queryAudit({ action: "token.created", tokenId: token.id, limit: 1 });
+    expect(event!.details).toMatchObject({ name: "dated", expiresAt: token.expiresAt });
   });
 
   it("creates Jenkins-format tokens on request (tokenFormat, as SPEC §2 names it, or format)", async () => {

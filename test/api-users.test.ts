@@ -140,6 +140,7 @@ describe("users and service accounts", () => {
       [{ id: "eve", email: "not-an-email" }, "not an email address"],
       [{ id: "eve", ownerId: "alice" }, "Only a service account has an owner"],
       [{ id: "eve", isAdmin: true }, 'unknown field "isAdmin"'],
+      [{ id: "eve", password: "eve-password", fullName: "a\u0007b" }, "control characters"],
       [{}, 'missing the field "id"'],
     ] as const) {
       const response = await api("POST", "/api/v1/users", root, body);

@@ -26,7 +26,7 @@ export function defaultTokenName(now: number): string {
   return `Token created on ${new Date(now).toISOString().replace("Z", "+00:00")}`;
 }
 
-function hasControlCharacters(text: string): boolean {
+export function hasControlCharacters(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) return true;

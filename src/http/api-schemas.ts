@@ -260,9 +260,9 @@ export const NEW_TOKEN_BODY = {
   type: "object",
   properties: {
     name: {
-      type: "string",
+      type: ["string", "null"],
       maxLength: 1000,
-      description: "1–100 characters after trimming; empty = Jenkins' default name.",
+      description: "1–100 characters after trimming; empty, null or omitted = Jenkins' default name.",
     },
     expiresIn: { type: ["integer", "null"], minimum: 1, description: "Lifetime in seconds." },
     expiresAt: { type: ["string", "null"], format: "date-time", description: "Expiry (ISO 8601)." },
@@ -293,7 +293,7 @@ export const NEW_TOKEN_BODY = {
 } as const;
 
 export interface NewTokenBody {
-  name?: string;
+  name?: string | null;
   expiresIn?: number | null;
   expiresAt?: string | null;
   scopes?: string[] | null;

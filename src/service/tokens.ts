@@ -380,7 +380,7 @@ function tokenDetails(token: TokenRecord): Record<string, unknown> {
   return {
     name: token.name,
     format: token.format,
-    expiresAt: token.expiresAt,
+    expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt).toISOString(),
     scopes: token.scopes,
     allowedCidrs: token.allowedCidrs,
   };

@@ -1,5 +1,5 @@
 import { invalid, notFound, StewardError } from "../core/errors.js";
-import { assertUserId } from "../core/names.js";
+import { assertUserId, hasControlCharacters } from "../core/names.js";
 import { isRole, type Role, type UserKind } from "../core/permissions.js";
 import type { UserPatch, UserRecord } from "../store/store.js";
 import { type Actor, auditEvent, type Deps } from "./context.js";
@@ -56,6 +56,10 @@ function parseFullName(name: string | null | undefined, fallback: string): strin
   if (name == null || name.trim() === "") return fallback;
   if (typeof name !== "string" || [...name].length > 200)
     throw invalid("A full name is at most 200 characters.", { field: "fullName" });
+  if (hasControlCharacters(name))
+    throw invalid("A full name cannot contain control characters (tabs, line breaks…).", {
+      field: "fullName",
+    });
   return name.trim();
 }
 
