@@ -540,6 +540,31 @@ describe("scopes", () => {
   });
 });
 
+describe("Authorization: Bearer", () => {
+  it("authenticates a token on the REST API; a wrong one is 401; the Jenkins surface ignores the scheme", async () => {
+    const { token, value } = await create(alice, { name: "bearer" });
+    const me = await api("GET", "/api/v1/me", `Bearer ${value}`);
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({ id: "alice", authenticatedBy: "token", tokenId: token.id });
+    const created = await api("POST", "/api/v1/tokens", `bearer ${value}`, { name: "by bearer" });
+    expect(created.statusCode).toBe(201);
+    for (const auth of ["Bearer stw_wrong", "Bearer", `Bearer ${value}x`]) {
+      const refused = await api("GET", "/api/v1/me", auth);
+      expect(refused.statusCode, auth).toBe(401);
+      expect(refused.headers["www-authenticate"]).toBe('Basic realm="Steward"');
+    }
+    await api("DELETE", `/api/v1/tokens/${token.id}`, alice);
+    expect((await api("GET", "/api/v1/me", `Bearer ${value}`)).statusCode).toBe(401);
+    // JENKINS.md §4: a non-Basic scheme is no credential there (anonymous → 403 pointing to the login).
+    const other = await create(alice, { name: "jenkins" });
+    const jenkins = await t.app.inject({
+      url: "/me/api/json",
+      headers: { authorization: `Bearer ${other.value}` },
+    });
+    expect(jenkins.statusCode).toBe(403);
+  });
+});
+
 describe("a token creating tokens", () => {
   it("hands on no later expiry and no wider networks than its own; by default its own limits", async () => {
     const parent = await create(alice, { name: "parent", expiresIn: 3600, allowedCidrs: ["10.0.0.0/8"] });

@@ -15,6 +15,17 @@ export interface AuthRequest {
   authorization: string | undefined;
   sessionCookie: string | undefined;
   ip: string;
+  /**
+   * Whether `Authorization: Bearer <token>` counts (the REST API); elsewhere, as in Jenkins, a
+   * non-Basic scheme is no credential at all.
+   */
+  acceptBearer?: boolean;
+}
+
+/** The token of `Bearer <token>` (scheme case-insensitive; "" when missing), or undefined for other schemes. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined || !/^bearer(\s|$)/i.test(authorization)) return undefined;
+  return authorization.slice("bearer".length).trim();
 }
 
 export interface AuthResult {
@@ -46,6 +57,23 @@ export function principalOf(user: UserRecord, authenticatedBy: "password" | "ses
     authenticatedBy,
     scopes: null,
   };
+}
+
+/**
+ * A token that is known but refused for a reason the caller should hear — expired, or used from an
+ * address its allow-list refuses. The token id goes into the error's details for the audit event
+ * (never into the answer).
+ */
+function throwIfTokenRefusedForCause(check: TokenCheck): void {
+  if (check.ok) return;
+  if (check.reason === "expired") {
+    throw new StewardError("token_expired", "This API token has expired.", { tokenId: check.tokenId });
+  }
+  if (check.reason === "ip_not_allowed") {
+    throw new StewardError("ip_not_allowed", "This API token may not be used from this address.", {
+      tokenId: check.tokenId,
+    });
+  }
 }
 
 /**
@@ -85,6 +113,10 @@ export class Authenticator {
    * Never throws: a refusal is a rejected promise.
    */
   authenticate(request: AuthRequest): AuthResult | Promise<AuthResult> {
+    if (request.acceptBearer) {
+      const bearer = bearerToken(request.authorization);
+      if (bearer !== undefined) return this.authenticateBearer(bearer, request.ip);
+    }
     const credentials = parseBasicHeader(request.authorization);
     if (request.sessionCookie !== undefined || credentials.kind !== "basic") {
       return this.authenticateSlowly(request, credentials);
@@ -120,18 +152,26 @@ export class Authenticator {
     return { principal: ANONYMOUS, session };
   }
 
+  /**
+   * A Bearer token (the value names its owner): no session, no password, no crumb. A cached token is
+   * answered at once, as over Basic; a refusal counts against the client address.
+   */
+  private authenticateBearer(value: string, ip: string): AuthResult | Promise<AuthResult> {
+    const check = this.tokens.verifyBearer(value, ip);
+    if (!(check instanceof Promise) && check.ok) return { principal: check.principal, session: null };
+    return (async () => {
+      const settled = await check;
+      if (settled.ok) return { principal: settled.principal, session: null };
+      throwIfTokenRefusedForCause(settled);
+      await this.recordFailures([this.ipFailures, `ip:${ip}`]);
+      throw new StewardError("unauthenticated", BAD_CREDENTIALS);
+    })();
+  }
+
   /** A Basic secret that is not a valid token of `userId`: a refused token, or perhaps a password. */
   private async basic(userId: string, secret: string, ip: string, check: TokenCheck): Promise<Principal> {
     if (check.ok) return check.principal;
-    // The token id goes into the error's details for the audit event (never into the answer).
-    if (check.reason === "expired") {
-      throw new StewardError("token_expired", "This API token has expired.", { tokenId: check.tokenId });
-    }
-    if (check.reason === "ip_not_allowed") {
-      throw new StewardError("ip_not_allowed", "This API token may not be used from this address.", {
-        tokenId: check.tokenId,
-      });
-    }
+    throwIfTokenRefusedForCause(check);
     // Failures count per address and per user (SPEC §3); a valid token never reaches this point, so
     // a user's own tokens keep working while someone guesses at that user.
     const byIp: Counted = [this.ipFailures, `ip:${ip}`];

@@ -179,7 +179,8 @@ export function registerApiV1(
           title: "Steward REST API",
           version: "1",
           description:
-            "Jenkins-compatible API tokens as a service. Authenticate with `Authorization: Basic base64(user:token)`; " +
+            "Jenkins-compatible API tokens as a service. Authenticate with `Authorization: Basic base64(user:token)` " +
+            "or `Authorization: Bearer <token>`; " +
             "a browser session works too, with a `Jenkins-Crumb` header on state-changing calls. Errors are " +
             `\`{"error": {"code", "message"}}\`. The Jenkins-compatible surface (Jenkins ${JENKINS_VERSION}) is not part of this document.`,
         },
@@ -190,10 +191,15 @@ export function registerApiV1(
               scheme: "basic",
               description: "User id and API token (or password, when an admin allows it).",
             },
+            bearerAuth: {
+              type: "http",
+              scheme: "bearer",
+              description: "An API token alone: its value names its owner.",
+            },
             session: { type: "apiKey", in: "cookie", name: "steward_session" },
           },
         },
-        security: [{ basicAuth: [] }, { session: [] }],
+        security: [{ basicAuth: [] }, { bearerAuth: [] }, { session: [] }],
         tags: [
           { name: "tokens", description: "API tokens" },
           { name: "users", description: "Users and service accounts (admin)" },

@@ -22,7 +22,7 @@ import { jenkinsParam } from "./jenkins-reply.js";
 import { createLog, logRequest, logsRequests, pathOnly } from "./log.js";
 import { requestIdSource } from "./request-id.js";
 import { registerRoutes } from "./routes/index.js";
-import { setSecurityHeaders } from "./security-headers.js";
+import { setSecurityHeaders, surfaceOfRequest } from "./security-headers.js";
 import { tokenExpiryHeaders } from "./token-headers.js";
 import "./types.js";
 
@@ -146,6 +146,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       authorization: request.headers.authorization,
       sessionCookie: cookieOf(request.headers.cookie, SESSION_COOKIE),
       ip: request.ip,
+      acceptBearer: surfaceOfRequest(request) === "api",
     });
     if (!(result instanceof Promise)) {
       accept(result);
@@ -158,7 +159,8 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       },
       (error: unknown) => {
         const outcome = error instanceof StewardError ? authOutcomeOf(error.code) : undefined;
-        if (outcome) metrics.countAuth("basic", outcome);
+        const bearer = /^bearer/i.test(request.headers.authorization ?? "");
+        if (outcome) metrics.countAuth(bearer ? "token" : "basic", outcome);
         recordAuthFailure(services, request, error).then(
           () => done(asError(error)),
           (failure: unknown) => done(asError(failure)),

@@ -19,7 +19,7 @@ const PAGES_AND_JENKINS: Record<string, string> = {
 /** The surface of each route pattern, worked out once (a request without a route: from its path). */
 const surfaceByRoute = new Map<string, Surface>();
 
-function surfaceOfRequest(request: FastifyRequest): Surface {
+export function surfaceOfRequest(request: FastifyRequest): Surface {
   const route = request.routeOptions.url;
   if (route === undefined) return surfaceOf(request.url);
   let surface = surfaceByRoute.get(route);
