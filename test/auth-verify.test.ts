@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SCOPES } from "../src/core/permissions.js";
 import { createApp } from "../src/http/app.js";
-import { basic, createTestApp, SYSTEM_ACTOR, signIn, type TestApp } from "./support/harness.js";
+import { basic, createTestApp, mistyped, SYSTEM_ACTOR, signIn, type TestApp } from "./support/harness.js";
 
 let t: TestApp;
 
@@ -216,8 +216,8 @@ describe("/auth/verify", () => {
     const token = await t.addToken("alice", { allowedCidrs: ["10.0.0.0/8"] });
     await verify();
     expect(await t.store.queryAudit({ action: "auth.failed", limit: 10 })).toHaveLength(0);
-    await verify(bearer(`${token.value.slice(0, -1)}x`));
-    await verify(bearer(`${token.value.slice(0, -1)}y`));
+    await verify(bearer(mistyped(token.value, "x")));
+    await verify(bearer(mistyped(token.value, "y")));
     await verify(bearer(token.value), { remoteAddress: "192.0.2.7" });
     const events = await t.store.queryAudit({ action: "auth.failed", limit: 10 });
     expect(events.map((e) => [e.details.reason, e.details.path, e.targetTokenId]).sort()).toEqual([
@@ -229,7 +229,7 @@ describe("/auth/verify", () => {
 
   it("limits failed checks per address with 429 and Retry-After, but a valid token still passes", async () => {
     const token = await t.addToken("alice");
-    const bad = bearer(`${token.value.slice(0, -1)}x`);
+    const bad = bearer(mistyped(token.value, "x"));
     for (let i = 0; i < 5; i++) expect((await verify(bad)).statusCode).toBe(401);
     const limited = await verify(bad);
     expect(limited.statusCode).toBe(429);

@@ -101,6 +101,12 @@ export async function createTestApp(
   };
 }
 
+/** `value` with its last character changed to `replacement` (or another one, if it already ends so): never valid. */
+export function mistyped(value: string, replacement = "x"): string {
+  const last = value.at(-1) === replacement ? (replacement === "0" ? "1" : "0") : replacement;
+  return value.slice(0, -1) + last;
+}
+
 export function basic(user: string, secret: string): string {
   return `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
 }
