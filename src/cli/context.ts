@@ -1,11 +1,12 @@
-import { type Config, loadConfig } from "../config.js";
+import { existsSync } from "node:fs";
+import { type Config, loadConfig, sqliteFile } from "../config.js";
 import { systemClock } from "../core/clock.js";
 import { StewardError } from "../core/errors.js";
 import type { Principal } from "../core/permissions.js";
 import { systemRandom } from "../core/random.js";
 import type { Actor } from "../service/context.js";
 import { buildServices, type Services } from "../service/services.js";
-import { openStore } from "../store/open.js";
+import { openMemoryStore, openStore } from "../store/open.js";
 
 /** The operator at the command line: full rights, recorded in the audit log as "cli". */
 export const CLI_PRINCIPAL: Principal = Object.freeze<Principal>({
@@ -32,12 +33,27 @@ export interface GlobalOptions {
 }
 
 /** Opens the configured store and services for one command, and closes them afterwards. */
+/**
+ * What to do when the data folder has no SQLite database yet: `create` it (commands that set one up),
+ * work on a throw-away `memory` database (a dry run), or `refuse` (exit 3), so that a command run from
+ * the wrong folder says so instead of creating an empty database there.
+ */
+export type WhenNoDatabase = "create" | "memory" | "refuse";
+
 export async function withServices<T>(
   options: GlobalOptions,
   work: (services: Services, config: Config) => Promise<T>,
+  whenNoDatabase: WhenNoDatabase = "refuse",
 ): Promise<T> {
   const config = loadConfig(process.env, { dataDir: options.dataDir, databaseUrl: options.databaseUrl });
-  const store = await openStore(config);
+  const missing = config.databaseUrl === null && !existsSync(sqliteFile(config));
+  if (missing && whenNoDatabase === "refuse") {
+    fail(
+      `There is no Steward database at ${sqliteFile(config)}: give the server's data folder with --data-dir (or STEWARD_DATA_DIR), or --database-url.`,
+      3,
+    );
+  }
+  const store = missing && whenNoDatabase === "memory" ? await openMemoryStore() : await openStore(config);
   try {
     const services = await buildServices({ store, config, clock: systemClock, random: systemRandom });
     const result = await work(services, config);

@@ -99,12 +99,16 @@ export function registerImportJenkinsCommand(program: Command): void {
       // Loaded here, not at start: the XML parser is only needed by this command (faster `steward serve`).
       const { importJenkinsHome } = await import("../service/import-jenkins.js");
       try {
-        report = await withServices(global, (s) =>
-          importJenkinsHome(s.deps, CLI_ACTOR, home, {
-            dryRun: options.dryRun ?? false,
-            admins: options.admin ?? [],
-            onProgress: progress.onProgress,
-          }),
+        // A dry run into a data folder without a database works on an empty one in memory: no file.
+        report = await withServices(
+          global,
+          (s) =>
+            importJenkinsHome(s.deps, CLI_ACTOR, home, {
+              dryRun: options.dryRun ?? false,
+              admins: options.admin ?? [],
+              onProgress: progress.onProgress,
+            }),
+          options.dryRun ? "memory" : "create",
         );
       } finally {
         progress.stop();

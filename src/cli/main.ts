@@ -74,7 +74,7 @@ program
   .description("apply database migrations and exit")
   .action(async (_options, command: Command) => {
     const options = globals(command);
-    await withServices(options, async () => undefined);
+    await withServices(options, async () => undefined, "create");
     output(options, { migrated: true }, () => "The database is up to date.");
   });
 
@@ -103,16 +103,19 @@ user
     const password = await passwordFrom(options);
     if (!options.service && !password)
       fail("A user needs a password: use --password-stdin (or --service for a service account).", 2);
-    const created = await withServices(global, (s) =>
-      s.users.create(CLI_ACTOR, {
-        id,
-        fullName: options.fullName,
-        email: options.email,
-        password,
-        roles: options.admin ? ["admin", "user"] : ["user"],
-        kind: options.service ? "service" : "user",
-        ownerId: options.owner,
-      }),
+    const created = await withServices(
+      global,
+      (s) =>
+        s.users.create(CLI_ACTOR, {
+          id,
+          fullName: options.fullName,
+          email: options.email,
+          password,
+          roles: options.admin ? ["admin", "user"] : ["user"],
+          kind: options.service ? "service" : "user",
+          ownerId: options.owner,
+        }),
+      "create",
     );
     output(
       global,

@@ -24,3 +24,10 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   return store;
 }
+
+/** A private, empty, migrated SQLite database in memory: for a dry run that must create no file. */
+export async function openMemoryStore(): Promise<Store> {
+  const store = SqliteStore.open(":memory:");
+  await store.migrate();
+  return store;
+}
