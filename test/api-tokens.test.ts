@@ -188,6 +188,7 @@ describe("POST /api/v1/tokens", () => {
     [{ expiresIn: "3600" }, "body.expiresIn must be of type integer or null"],
     [{ expiresIn: 60, expiresAt: "2030-01-01T00:00:00Z" }, "not both"],
     [{ expiresAt: "next tuesday" }, "ISO 8601"],
+    [{ expiresAt: "2030-02-30T00:00:00Z" }, "ISO 8601"],
     [{ expiresAt: "2020-01-01T00:00:00Z" }, "in the past"],
     [{ scopes: ["tokens:read", "root"] }, "body.scopes.1 must be one of"],
     [{ allowedCidrs: ["10.0.0.0/8", "10.0.0.0/33"] }, "Entry 2"],
@@ -349,6 +350,12 @@ describe("revoke all", () => {
     const keep = await create(alice, { name: "keep" });
     const other = await create(alice, { name: "other" });
     const bobs = await t.addToken("bob");
+    // An empty id appended to the path (`DELETE /api/v1/tokens/$ID`) must never revoke everything.
+    for (const url of ["/api/v1/tokens/", "/api/v1/tokens//", "/api/v1/users/alice/tokens/"]) {
+      const slashed = await api("DELETE", url, alice);
+      expect(slashed.statusCode, url).toBe(404);
+    }
+    expect((await me(basic("alice", other.value))).statusCode).toBe(200);
     const unknown = await api("DELETE", "/api/v1/tokens?except=00000000-0000-4000-8000-000000000000", alice);
     expect(unknown.statusCode).toBe(400);
     expect((await me(basic("alice", other.value))).statusCode).toBe(200);

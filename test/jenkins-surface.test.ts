@@ -131,6 +131,7 @@ describe("generateNewToken", () => {
         headers: { authorization: basic("alice", value) },
       });
       expect(response.statusCode, method).toBe(405);
+      expect(response.headers.allow, method).toBe("POST");
     }
     expect(await t.store.listTokens("alice")).toHaveLength(1);
   });

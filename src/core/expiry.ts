@@ -78,9 +78,24 @@ export function isAboutToExpire(expiresAt: number | null, now: number): boolean 
   return expiresAt !== null && expiresAt - now < 7 * DAY;
 }
 
-/** Parses an ISO 8601 date-time (or date) into ms, or null. */
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Parses an ISO 8601 date-time (or date) into ms, or null. The calendar is checked (2027-02-30 is
+ * refused, never rolled over to March), and a time without a zone is UTC, never the server's zone.
+ */
 export function parseIsoDate(text: string): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) return null;
-  const ms = Date.parse(text);
+  const match = ISO_DATE_TIME.exec(text);
+  if (!match) return null;
+  const [, year, month, day, hour = "00", minute = "00", second = "00", fraction = "", zone = "Z"] = match;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return null;
+  const date = Date.UTC(Number(year), Number(month) - 1, Number(day));
+  const check = new Date(date);
+  if (check.getUTCFullYear() !== Number(year) || check.getUTCMonth() !== Number(month) - 1) return null;
+  if (check.getUTCDate() !== Number(day)) return null;
+  const ms = Date.parse(
+    `${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction.padEnd(3, "0").slice(0, 3)}${zone.toUpperCase()}`,
+  );
   return Number.isNaN(ms) ? null : ms;
 }

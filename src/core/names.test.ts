@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StewardError } from "./errors.js";
-import { endOfDayUtc, resolveExpiry } from "./expiry.js";
+import { endOfDayUtc, parseIsoDate, resolveExpiry } from "./expiry.js";
 import { defaultTokenName, isValidUserId, normalizeTokenName } from "./names.js";
 import { DEFAULT_SETTINGS, parseSettingsPatch } from "./settings.js";
 
@@ -55,6 +55,32 @@ describe("expiry policy", () => {
     expect(endOfDayUtc("2026-11-01")).toBe(Date.UTC(2026, 10, 2));
     expect(endOfDayUtc("2026-02-30")).toBeNull();
     expect(endOfDayUtc("tomorrow")).toBeNull();
+  });
+});
+
+describe("parseIsoDate", () => {
+  it("reads dates and date-times, a time without a zone as UTC", () => {
+    expect(parseIsoDate("2027-02-28")).toBe(Date.UTC(2027, 1, 28));
+    expect(parseIsoDate("2027-02-28T12:30:00Z")).toBe(Date.UTC(2027, 1, 28, 12, 30));
+    expect(parseIsoDate("2027-02-28T12:30:00.250+02:00")).toBe(Date.UTC(2027, 1, 28, 10, 30, 0, 250));
+    expect(parseIsoDate("2027-02-28 12:30")).toBe(Date.UTC(2027, 1, 28, 12, 30));
+    expect(parseIsoDate("2028-02-29")).toBe(Date.UTC(2028, 1, 29));
+  });
+
+  it("refuses dates that are not on the calendar instead of rolling them over", () => {
+    for (const text of [
+      "2027-02-30",
+      "2027-06-31T00:00:00Z",
+      "2027-02-29",
+      "2027-13-01",
+      "2027-00-10",
+      "2027-01-01T24:00:00Z",
+      "2027-01-01T12:60Z",
+      "next tuesday",
+      "",
+    ]) {
+      expect(parseIsoDate(text), text).toBeNull();
+    }
   });
 });
 

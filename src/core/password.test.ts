@@ -14,6 +14,8 @@ describe("password hashing", () => {
     expect(await hasher.verify("correct horsE", hash)).toBe(false);
     expect(hasher.needsRehash(hash)).toBe(false);
     expect(createPasswordHasher(11).needsRehash(hash)).toBe(true);
+    // A stronger hash is kept by a server configured with a lower cost: rehashing never weakens.
+    expect(createPasswordHasher(9).needsRehash(hash)).toBe(false);
   });
 
   it("salts every hash", async () => {

@@ -90,8 +90,12 @@ export function createPasswordHasher(logN = 15): PasswordHasher {
       );
       return timingSafeEqual(key, expected);
     },
+    // Imported bcrypt/PBKDF2 hashes, and scrypt hashes weaker than the configured cost, are replaced at
+    // the next sign-in; a stronger hash is kept (a server run at a lower cost never weakens it).
     needsRehash(stored) {
-      return !stored.startsWith(`${SCRYPT_PREFIX}ln=${logN},r=${r},p=${p}$`);
+      const match = SCRYPT.exec(stored);
+      if (!match) return true;
+      return Number(match[1]) < logN || Number(match[2]) < r || Number(match[3]) < p;
     },
     async verifyNothing(password) {
       await this.verify(password, dummyHash);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { invalid } from "../../core/errors.js";
+import { invalid, StewardError } from "../../core/errors.js";
 import { parseIsoDate } from "../../core/expiry.js";
 import type { Services } from "../../service/services.js";
 import type { NewTokenRequest } from "../../service/tokens.js";
@@ -15,6 +15,7 @@ import {
   TOKEN_LIST_QUERY,
   type TokenListQuery,
 } from "../api-schemas.js";
+import { pathOnly } from "../log.js";
 
 /** The body of a token creation, as the token service takes it: one expiry, dates parsed. */
 export function newTokenRequest(body: NewTokenBody): NewTokenRequest {
@@ -40,6 +41,19 @@ export function newTokenRequest(body: NewTokenBody): NewTokenRequest {
     allowedCidrs: body.allowedCidrs,
     format: body.tokenFormat ?? body.format ?? "steward",
   };
+}
+
+/**
+ * A bulk revoke is asked for by its exact path only: `DELETE …/tokens/` is what a script sends when the
+ * id it meant to append is empty, and must not revoke everything (the router ignores trailing slashes).
+ */
+export function refuseSlashedCollection(url: string): void {
+  if (pathOnly(url).endsWith("/")) {
+    throw new StewardError(
+      "not_found",
+      "No token id in the path. To revoke all tokens, send DELETE to the collection without a trailing slash.",
+    );
+  }
 }
 
 /** GET /api/v1/tokens (my tokens, paged) and POST /api/v1/tokens (a new one for me). */
@@ -106,6 +120,7 @@ export function apiTokensRoutes(api: FastifyInstance, services: Services): void 
       },
     },
     async (request) => {
+      refuseSlashedCollection(request.url);
       const owner = await services.tokens.ownerFor(request.actor, request.principal.userId);
       const except = request.query.except ?? null;
       return { revoked: await services.tokens.revokeAllChecked(request.actor, owner, except) };

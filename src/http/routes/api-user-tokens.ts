@@ -14,7 +14,7 @@ import {
   TOKEN_LIST_QUERY,
   type TokenListQuery,
 } from "../api-schemas.js";
-import { newTokenRequest } from "./api-tokens.js";
+import { newTokenRequest, refuseSlashedCollection } from "./api-tokens.js";
 
 const WHO =
   "Administrators, the user itself, and the owner of a service account; anyone else gets 404 (whether or not the user exists).";
@@ -87,6 +87,7 @@ export function apiUserTokensRoutes(api: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
+      refuseSlashedCollection(request.url);
       const owner = await tokens.ownerFor(request.actor, request.params.id);
       return { revoked: await tokens.revokeAllChecked(request.actor, owner, request.query.except ?? null) };
     },

@@ -200,7 +200,8 @@ export function jenkinsTokenMethodRoutes(app: FastifyInstance, services: Service
     if (!handler) throw new StewardError("not_found", `There is no token method "${request.params.method}".`);
     return handler(request, reply);
   };
-  const methodNotAllowed = async () => {
+  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header("Allow", "POST");
     throw new StewardError("method_not_allowed", "This method needs POST.");
   };
   for (const prefix of ["/me", "/user/:id"]) {
