@@ -14,11 +14,13 @@ import { FailureLimiter } from "./auth/rate-limiter.js";
 import { TokenAuthenticator, type TokenAuthResult, tokenAuthError } from "./auth/token-credentials.js";
 import { type Config, loadConfig } from "./config.js";
 import { systemClock } from "./core/clock.js";
+import { DATABASE_UNAVAILABLE, StewardError } from "./core/errors.js";
 import { ANONYMOUS, type Principal } from "./core/permissions.js";
 import { systemRandom } from "./core/random.js";
 import type { Actor } from "./service/context.js";
 import { buildServices, type Services } from "./service/services.js";
 import { openStore } from "./store/open.js";
+import { isDatabaseUnavailable } from "./store/postgres/unavailable.js";
 import type { Store } from "./store/store.js";
 
 export { CONFIG_DEFAULTS, type Config, ConfigError, loadConfig } from "./config.js";
@@ -67,7 +69,8 @@ export interface StewardOptions {
  * so the framework's trust-proxy setting decides which address a token's allow-list sees.
  */
 export interface VerifiableRequest {
-  headers: Record<string, string | string[] | undefined>;
+  /** Node's header object (names in any case), or a Fetch `Headers` (Hono's `c.req.raw`, Deno, Bun). */
+  headers: Record<string, string | string[] | undefined> | { get(name: string): string | null };
   socket?: { remoteAddress?: string };
   ip?: string;
 }
@@ -157,9 +160,36 @@ export function operatorActor(name: string): Actor {
 }
 
 function authorizationOf(req: VerifiableRequest): string | undefined {
-  const value = req.headers.authorization;
+  const { headers } = req;
+  if (typeof headers.get === "function") return headers.get("authorization") ?? undefined;
+  const record = headers as Record<string, string | string[] | undefined>;
+  let value = record.authorization;
+  if (value === undefined) {
+    // A hand-made header object may spell the name another way (`Authorization`).
+    const name = Object.keys(record).find((key) => key.toLowerCase() === "authorization");
+    value = name === undefined ? undefined : record[name];
+  }
   return Array.isArray(value) ? value[0] : value;
 }
+
+/**
+ * A database that cannot be reached is a typed 503 (`unavailable`), never a driver error that would
+ * reach the application's users with the database's address in it.
+ */
+function unavailableOr(error: unknown): unknown {
+  if (error instanceof StewardError || !isDatabaseUnavailable(error)) return error;
+  return new StewardError("unavailable", DATABASE_UNAVAILABLE, {}, { cause: error });
+}
+
+function isUnavailable(error: unknown): error is StewardError {
+  return error instanceof StewardError && error.code === "unavailable";
+}
+
+const UNAVAILABLE_ANSWER = {
+  status: 503,
+  headers: { "content-type": "application/json; charset=utf-8", "retry-after": "5" },
+  body: { error: { code: "unavailable", message: DATABASE_UNAVAILABLE } },
+};
 
 function ipOf(req: VerifiableRequest): string {
   return req.ip ?? req.socket?.remoteAddress ?? "";
@@ -233,7 +263,9 @@ export async function createSteward(options: StewardOptions = {}): Promise<Stewa
     const key = (req as { raw?: object }).raw ?? req;
     let pending = checked.get(key);
     if (!pending) {
-      pending = tokens.authenticate(authorizationOf(req), ipOf(req));
+      pending = tokens.authenticate(authorizationOf(req), ipOf(req)).catch((error: unknown) => {
+        throw unavailableOr(error);
+      });
       checked.set(key, pending);
     }
     return pending;
@@ -242,7 +274,14 @@ export async function createSteward(options: StewardOptions = {}): Promise<Stewa
   const fastifyPlugin: FastifyPluginAsync<GuardOptions> = async (app, pluginOptions) => {
     if (!app.hasRequestDecorator("stewardPrincipal")) app.decorateRequest("stewardPrincipal", null);
     app.addHook("onRequest", async (request, reply) => {
-      const result = await check(request);
+      let result: TokenAuthResult;
+      try {
+        result = await check(request);
+      } catch (error) {
+        if (!isUnavailable(error)) throw error;
+        const { status, headers, body } = UNAVAILABLE_ANSWER;
+        return reply.code(status).headers(headers).send(body);
+      }
       request.stewardPrincipal = result.ok ? result.principal : null;
       if (result.ok || !pluginOptions.required) return;
       const { status, headers, body } = rejection(result);
@@ -264,14 +303,19 @@ export async function createSteward(options: StewardOptions = {}): Promise<Stewa
     fastifyPlugin,
     expressMiddleware(guard: GuardOptions = {}): Middleware {
       return (req, res, next) => {
-        check(req).then((result) => {
-          req.stewardPrincipal = result.ok ? result.principal : null;
-          if (result.ok || !guard.required) return next();
-          const { status, headers, body } = rejection(result);
+        const answer = ({ status, headers, body }: { status: number; headers: object; body: object }) => {
           res.statusCode = status;
-          for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+          for (const [name, value] of Object.entries(headers)) res.setHeader(name, value as string);
           res.end(JSON.stringify(body));
-        }, next);
+        };
+        check(req).then(
+          (result) => {
+            req.stewardPrincipal = result.ok ? result.principal : null;
+            if (result.ok || !guard.required) return next();
+            answer(rejection(result));
+          },
+          (error: unknown) => (isUnavailable(error) ? answer(UNAVAILABLE_ANSWER) : next(error)),
+        );
       };
     },
     store,

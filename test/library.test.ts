@@ -7,8 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StewardError } from "../src/core/errors.js";
+import { systemRandom } from "../src/core/random.js";
+import { generateStewardToken } from "../src/core/token-format.js";
 import { createSteward, operatorActor, parseToken, type Steward } from "../src/index.js";
 import { mistyped } from "./support/harness.js";
+import { startPostgres } from "./support/postgres.js";
 
 let dir: string;
 let steward: Steward;
@@ -79,6 +83,21 @@ describe("createSteward().verify", () => {
     expect(parseToken(good.value)?.format).toBe("steward");
     const events = await steward.store.queryAudit({ action: "token.revoked", limit: 5 });
     expect(events[0]?.actorUserId).toBe("library-test");
+  });
+});
+
+describe("verify with other request shapes", () => {
+  it("reads a Fetch Request's Headers (Hono's c.req.raw) and a header object spelled another way", async () => {
+    const fetchRequest = new Request("http://app.example/", {
+      headers: { authorization: `Bearer ${good.value}` },
+    });
+    expect(await steward.verify(fetchRequest)).toMatchObject({ userId: "alice", tokenId: good.id });
+    expect(await steward.verify(new Request("http://app.example/"))).toBeNull();
+    const capitalised = {
+      headers: { Authorization: `Bearer ${good.value}` },
+      socket: { remoteAddress: "127.0.0.1" },
+    };
+    expect(await steward.verify(capitalised)).toMatchObject({ userId: "alice" });
   });
 });
 
@@ -161,4 +180,69 @@ describe("expressMiddleware", () => {
     });
     expect(refused.headers["content-type"]).toMatch(/^application\/json/);
   });
+});
+
+describe("a database outage", () => {
+  it("is a typed 503 from verify, the middleware and the plugin — never a driver error with the database's address", async () => {
+    const postgres = await startPostgres();
+    const url = await postgres.createDatabase("steward_library_outage");
+    const onPostgres = await createSteward({ databaseUrl: url, config: { passwordHashCost: 10 } });
+    try {
+      const actor = operatorActor("test");
+      const owner = await onPostgres.services.users.create(actor, {
+        id: "carol",
+        password: "carol-password",
+      });
+      const { value } = await onPostgres.services.tokens.create(actor, owner, { name: "t" });
+      const app = Fastify();
+      await app.register(onPostgres.fastifyPlugin, { required: true });
+      app.get("/", async (req) => ({ user: req.stewardPrincipal?.userId }));
+      const bearer = { authorization: `Bearer ${value}` };
+      expect((await app.inject({ url: "/", headers: bearer })).statusCode).toBe(200);
+      await postgres.halt();
+      // A well-formed token not in the cache needs the database.
+      const unseen = `Bearer ${generateStewardToken(systemRandom)}`;
+      const answer = await app.inject({ url: "/", headers: { authorization: unseen } });
+      expect(answer.statusCode).toBe(503);
+      expect(answer.headers["retry-after"]).toBe("5");
+      expect(answer.json()).toEqual({
+        error: {
+          code: "unavailable",
+          message: "The database is not reachable right now; try again shortly.",
+        },
+      });
+      const failure = await onPostgres.verify(request(unseen)).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(StewardError);
+      expect((failure as StewardError).code).toBe("unavailable");
+      const res = { statusCode: 0, headers: {} as Record<string, string>, body: "" };
+      await new Promise<void>((resolve, reject) => {
+        onPostgres.expressMiddleware({ required: true })(
+          request(unseen),
+          {
+            get statusCode() {
+              return res.statusCode;
+            },
+            set statusCode(code: number) {
+              res.statusCode = code;
+            },
+            setHeader: (name: string, header: string) => {
+              res.headers[name] = header;
+            },
+            end: (body?: string) => {
+              res.body = body ?? "";
+              resolve();
+            },
+          },
+          (error?: unknown) => reject(error ?? new Error("next() was called")),
+        );
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|:\d{4,5}/);
+      await app.close();
+    } finally {
+      await postgres.resume().catch(() => undefined);
+      await onPostgres.close().catch(() => undefined);
+      await postgres.stop();
+    }
+  }, 60_000);
 });

@@ -45,6 +45,9 @@ export class StewardError extends Error {
 
 export const CRUMB_MESSAGE = "No valid crumb was included in the request";
 
+/** The message of a 503 for a database that cannot be reached (nothing about the cause leaks out). */
+export const DATABASE_UNAVAILABLE = "The database is not reachable right now; try again shortly.";
+
 export function notFound(what: string): StewardError {
   return new StewardError("not_found", `${what} was not found.`);
 }

@@ -1,7 +1,13 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { CRUMB_MESSAGE, ERROR_STATUS, type ErrorCode, StewardError } from "../core/errors.js";
+import {
+  CRUMB_MESSAGE,
+  DATABASE_UNAVAILABLE,
+  ERROR_STATUS,
+  type ErrorCode,
+  StewardError,
+} from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
 import { isDatabaseUnavailable } from "../store/postgres/unavailable.js";
 import { escapeHtml } from "../ui/html.js";
@@ -32,9 +38,6 @@ function fromFastify(error: FastifyError): StewardError | null {
   if (status >= 400 && status < 500) return new StewardError("bad_request", `Bad request: ${error.message}`);
   return null;
 }
-
-/** The message of a 503 for a database that cannot be reached (nothing about the cause leaks out). */
-export const DATABASE_UNAVAILABLE = "The database is not reachable right now; try again shortly.";
 
 function toStewardError(error: unknown): StewardError | null {
   if (error instanceof StewardError) return error;
