@@ -315,7 +315,23 @@ describe("GET, PATCH, DELETE /api/v1/tokens/{id}", () => {
     const got = (await api("GET", `/api/v1/tokens/${token.id}`, alice)).json() as TokenJson;
     expect(got.revokedAt).not.toBeNull();
     const actions = (await t.store.queryAudit({ tokenId: token.id, limit: 10 })).map((e) => e.action);
-    expect(actions).toEqual(["token.revoked", "token.renamed", "token.created"]);
+    // The use of the revoked value is on the token's record too: someone still holds it.
+    expect(actions).toEqual(["auth.failed", "token.revoked", "token.renamed", "token.created"]);
+  });
+
+  it("refuses a revoked value like an unknown one, but never counts it as a guess (no 429 for its holder)", async () => {
+    const { token, value } = await create(alice, { name: "revoked" });
+    await api("DELETE", `/api/v1/tokens/${token.id}`, alice);
+    const auth = basic("alice", value);
+    for (let i = 0; i < 40; i++) {
+      const response = await me(auth);
+      expect(response.statusCode).toBe(401);
+      expect(errorOf(response).message).toBe("Invalid username, password or API token.");
+    }
+    // Guesses still count: after the per-user budget, a wrong value gets 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await me(basic("alice", `stw_guess${i}`))).statusCode);
+    expect(statuses).toContain(429);
   });
 
   it("lets an admin see and revoke anyone's token, and the owner of a service account its tokens", async () => {

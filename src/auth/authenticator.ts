@@ -60,12 +60,16 @@ export function principalOf(user: UserRecord, authenticatedBy: "password" | "ses
 }
 
 /**
- * A token that is known but refused for a reason the caller should hear — expired, or used from an
+ * A token that is known but refused — revoked (answered as an unknown one), expired, or used from an
  * address its allow-list refuses. The token id goes into the error's details for the audit event
  * (never into the answer).
  */
 function throwIfTokenRefusedForCause(check: TokenCheck): void {
   if (check.ok) return;
+  // A revoked value is no guess (only its holder has it): refused, audited, but not counted as a failure.
+  if (check.reason === "revoked") {
+    throw new StewardError("unauthenticated", BAD_CREDENTIALS, { tokenId: check.tokenId });
+  }
   if (check.reason === "expired") {
     throw new StewardError("token_expired", "This API token has expired.", { tokenId: check.tokenId });
   }

@@ -68,6 +68,8 @@ export class TokenAuthenticator {
     if (check.reason === "expired" || check.reason === "ip_not_allowed") {
       return { ok: false, reason: check.reason, ...(check.tokenId ? { tokenId: check.tokenId } : {}) };
     }
+    // A revoked value is no guess: refused as invalid, not counted against the address.
+    if (check.reason === "revoked") return { ok: false, reason: "invalid", tokenId: check.tokenId };
     // Counted in the database before answering, so every instance sees it. No read first: the count the
     // write returns says whether this failure was beyond the limit. Its own key, apart from the web
     // surface's `ip:` counter, as forward auth often sees every client through one proxy address.

@@ -17,6 +17,12 @@ interface CachedToken {
   /** The token stops working at this time (expiry, or end of a rotation grace); Infinity when never. */
   validUntil: number;
   expiresAt: number | null;
+  /**
+   * From this time on the token is revoked for good (its revocation, the end of a rotation grace, or
+   * -Infinity for a disabled owner); null when not revoked. Such an entry stays cached: a revoked value
+   * presented again is refused without a database read, and is not counted as a guess.
+   */
+  revokedFrom: number | null;
   allowsIp: ((ip: string) => boolean) | null;
   principal: Principal;
   /** The answer to a successful check, made once (the hot path allocates nothing for it). */
@@ -25,7 +31,7 @@ interface CachedToken {
 
 export type TokenCheck =
   | { ok: true; principal: Principal; tokenId: string }
-  | { ok: false; reason: "unknown" | "expired" | "ip_not_allowed"; tokenId?: string };
+  | { ok: false; reason: "unknown" | "revoked" | "expired" | "ip_not_allowed"; tokenId?: string };
 
 const REFUSED: TokenCheck = Object.freeze({ ok: false, reason: "unknown" });
 
@@ -155,6 +161,9 @@ export class TokenVerifier {
       case "not_owner":
         return REFUSED;
       case "ended":
+        if (entry.revokedFrom !== null && now >= entry.revokedFrom) {
+          return { ok: false, reason: "revoked", tokenId: entry.tokenId };
+        }
         this.cache.delete(hash);
         return entry.expiresAt !== null && now >= entry.expiresAt
           ? { ok: false, reason: "expired", tokenId: entry.tokenId }
@@ -189,14 +198,13 @@ export class TokenVerifier {
     return entry.format === format ? entry : null;
   }
 
-  /** Null for a token that can never work again (revoked, owner disabled). */
-  private toEntry({ token, owner }: TokenWithOwner): CachedToken | null {
+  /** A token that can never work again (revoked, owner disabled) is an entry that is refused at once. */
+  private toEntry({ token, owner }: TokenWithOwner): CachedToken {
     const now = this.clock.now();
-    if (owner.disabled) return null;
-    if (token.revokedAt !== null && token.revokedAt <= now) return null;
+    const revokedFrom = owner.disabled ? Number.NEGATIVE_INFINITY : token.revokedAt;
     const validUntil = Math.min(
       token.expiresAt ?? Number.POSITIVE_INFINITY,
-      token.revokedAt ?? Number.POSITIVE_INFINITY,
+      revokedFrom ?? Number.POSITIVE_INFINITY,
     );
     const principal: Principal = Object.freeze({
       userId: owner.id,
@@ -216,6 +224,7 @@ export class TokenVerifier {
       format: token.format,
       validUntil,
       expiresAt: token.expiresAt,
+      revokedFrom,
       allowsIp:
         token.allowedCidrs && token.allowedCidrs.length > 0 ? compileAllowList(token.allowedCidrs) : null,
       principal,
