@@ -175,6 +175,12 @@ export function loadConfig(
       `${settingName("STEWARD_DATABASE_URL")} must start with postgres:// or postgresql://.`,
     );
   }
+  if (databaseUrl !== null && !URL.canParse(databaseUrl)) {
+    // The URL itself is never repeated: it may hold a password.
+    throw new ConfigError(
+      `${settingName("STEWARD_DATABASE_URL")} is not a valid URL (check the host, the port and %-escapes in the password).`,
+    );
+  }
   const baseUrl = raw.baseUrl == null ? null : String(raw.baseUrl).replace(/\/+$/, "");
   if (baseUrl !== null && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
     throw new ConfigError(`${settingName("STEWARD_BASE_URL")} must be an http:// or https:// URL.`);

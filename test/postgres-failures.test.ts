@@ -120,8 +120,14 @@ describe("steward serve refuses to start on PostgreSQL with a clear message", { 
       /STEWARD_DATABASE_URL \(--database-url\) must start with postgres:\/\/ or postgresql:\/\//,
     );
     expect(mysql.code).toBe(2);
-    const garbled = await serve("postgres://steward@[not-a-host/steward");
-    expectOneLineRefusal(garbled, /The PostgreSQL URL is not valid/);
+    for (const url of [
+      "postgres://steward@[not-a-host/steward",
+      "postgres://steward@127.0.0.1:99999/steward",
+    ]) {
+      const garbled = await serve(url);
+      expectOneLineRefusal(garbled, /STEWARD_DATABASE_URL \(--database-url\) is not a valid URL/);
+      expect(garbled.code).toBe(2);
+    }
   });
 
   it("when the host does not exist", async () => {
