@@ -284,6 +284,17 @@ describe("the CLI against a running server", PROCESS_TIMEOUTS, () => {
       expect(help.stdout, flag).toContain(flag);
   });
 
+  it("`steward migrate` says which migrations it applied, then that there was nothing to do", async () => {
+    const fresh = join(server.dataDir, "fresh-for-migrate");
+    const first = await runCli(["migrate", "--json"], { dataDir: fresh });
+    expect(first.code, first.stderr).toBe(0);
+    const applied = (JSON.parse(first.stdout) as { applied: string[] }).applied;
+    expect(applied[0]).toBe("0001_initial");
+    expect(applied.length).toBeGreaterThanOrEqual(5);
+    const again = await runCli(["migrate"], { dataDir: fresh });
+    expect(again.stdout.trim()).toBe("The database is up to date.");
+  });
+
   it("`steward audit` alone lists the most recent events", async () => {
     const plain = await runCli(["audit", "--json"], { dataDir: server.dataDir });
     expect(plain.code, plain.stderr).toBe(0);

@@ -3,6 +3,7 @@ import { Command, type CommanderError, Option } from "commander";
 import { CONFIG_DEFAULTS, ConfigError, ENV_NAMES, flagOf, loadConfig, SETTING_HELP } from "../config.js";
 import { parseDurationSeconds } from "../core/duration.js";
 import { tokenView, userView } from "../service/views.js";
+import { openStore } from "../store/open.js";
 import { registerAuditCommands } from "./audit.js";
 import {
   CLI_ACTOR,
@@ -74,8 +75,21 @@ program
   .description("apply database migrations and exit")
   .action(async (_options, command: Command) => {
     const options = globals(command);
-    await withServices(options, async () => undefined, "create");
-    output(options, { migrated: true }, () => "The database is up to date.");
+    const config = loadConfig(process.env, { dataDir: options.dataDir, databaseUrl: options.databaseUrl });
+    const store = await openStore(config, { migrate: false });
+    let applied: string[];
+    try {
+      // What is pending before (a database never migrated has every migration pending).
+      applied = await store.pendingMigrations().catch(() => []);
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
+    output(options, { migrated: true, applied }, () =>
+      applied.length === 0
+        ? "The database is up to date."
+        : `Applied ${applied.length} migration(s): ${applied.join(", ")}. The database is up to date.`,
+    );
   });
 
 const user = program.command("user").description("manage users and service accounts");

@@ -7,7 +7,7 @@ export type StoreConfig = Pick<Config, "databaseUrl" | "dataDir"> &
   Partial<Pick<Config, "databasePoolSize" | "databaseConnectTimeoutMs" | "databaseStatementTimeoutMs">>;
 
 /** The store the config selects — PostgreSQL when a database URL is set, else SQLite in the data dir — migrated. */
-export async function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(config: StoreConfig, options: { migrate?: boolean } = {}): Promise<Store> {
   // The PostgreSQL driver is loaded only when it is used: it adds ~150 ms to every SQLite start-up.
   const store = config.databaseUrl
     ? await (await import("./postgres/postgres-store.js")).PostgresStore.open(config.databaseUrl, {
@@ -16,6 +16,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
         statementTimeoutMs: config.databaseStatementTimeoutMs,
       })
     : SqliteStore.open(sqliteFile(config));
+  if (options.migrate === false) return store;
   try {
     await store.migrate();
   } catch (error) {

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../../service/services.js";
 
+/** How long /readyz waits for the database before answering 503 (probes time out at a few seconds). */
+const READY_TIMEOUT_MS = 2000;
+
 /** Liveness, readiness and Prometheus metrics. Public: they reveal no user data. */
 export function healthRoutes(app: FastifyInstance, services: Services): void {
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
@@ -10,10 +13,17 @@ export function healthRoutes(app: FastifyInstance, services: Services): void {
     const unavailable = (message: string) =>
       reply.code(503).send({ error: { code: "unavailable", message } });
     let pending: string[];
+    let timer: NodeJS.Timeout | undefined;
     try {
-      pending = await services.deps.store.pendingMigrations();
+      // A probe wants an answer within its own timeout: a database that does not answer in time is down.
+      const tooSlow = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), READY_TIMEOUT_MS);
+      });
+      pending = await Promise.race([services.deps.store.pendingMigrations(), tooSlow]);
     } catch {
       return unavailable("The database is not reachable.");
+    } finally {
+      clearTimeout(timer);
     }
     if (pending.length > 0) {
       return unavailable(`The database lacks migrations ${pending.join(", ")}: run \`steward migrate\`.`);
