@@ -29,11 +29,13 @@ function decodeBase64Utf8(encoded: string): string {
  */
 export function parseBasicHeader(header: string | undefined): BasicCredentials {
   if (header === undefined || header === "") return NONE;
+  // As Jenkins: only "basic " (with its space) starts Basic credentials; "Basic" alone is anonymous.
   const space = header.indexOf(" ");
-  const scheme = space === -1 ? header : header.slice(0, space);
+  if (space === -1) return NONE;
+  const scheme = header.slice(0, space);
   if (scheme !== "Basic" && scheme.toLowerCase() !== "basic") return NONE;
   if (header.length > MAX_HEADER_LENGTH) return MALFORMED;
-  const encoded = space === -1 ? "" : header.slice(space + 1).trim();
+  const encoded = header.slice(space + 1).trim();
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return MALFORMED;
   const decoded = decodeBase64Utf8(encoded);
   const colon = decoded.indexOf(":");
