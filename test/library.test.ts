@@ -23,6 +23,34 @@ let fenced: { id: string; value: string };
 const basicOf = (user: string, secret: string) =>
   `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
 
+/** Runs an Express-style middleware on a request with `authorization`: whether it called next, and its answer. */
+async function run(middleware: ReturnType<Steward["expressMiddleware"]>, authorization?: string) {
+  const req: Parameters<typeof middleware>[0] = request(authorization);
+  const res = { statusCode: 200, headers: {} as Record<string, string>, body: "" };
+  const nextCalled = await new Promise<boolean>((resolve, reject) => {
+    middleware(
+      req,
+      {
+        get statusCode() {
+          return res.statusCode;
+        },
+        set statusCode(code: number) {
+          res.statusCode = code;
+        },
+        setHeader: (name: string, value: string) => {
+          res.headers[name] = value;
+        },
+        end: (body?: string) => {
+          res.body = body ?? "";
+          resolve(false);
+        },
+      },
+      (error?: unknown) => (error ? reject(error) : resolve(true)),
+    );
+  });
+  return { nextCalled, principal: req.stewardPrincipal, ...res };
+}
+
 /** A fresh request object each time: the library checks a request once, however many layers ask. */
 function request(authorization?: string, ip = "127.0.0.1") {
   return { headers: { authorization }, socket: { remoteAddress: ip } };
@@ -137,36 +165,6 @@ describe("fastifyPlugin", () => {
 
 describe("expressMiddleware", () => {
   /** Runs the middleware as Express would, with a minimal response object. */
-  async function run(middleware: ReturnType<Steward["expressMiddleware"]>, authorization?: string) {
-    const req: Parameters<typeof middleware>[0] = request(authorization);
-    const res = { statusCode: 200, headers: {} as Record<string, string>, body: "" };
-    const nextCalled = await new Promise<boolean>((resolve) => {
-      middleware(
-        req,
-        {
-          get statusCode() {
-            return res.statusCode;
-          },
-          set statusCode(code: number) {
-            res.statusCode = code;
-          },
-          setHeader: (name: string, value: string) => {
-            res.headers[name] = value;
-          },
-          end: (body?: string) => {
-            res.body = body ?? "";
-            resolve(false);
-          },
-        },
-        (error?: unknown) => {
-          if (error) throw error;
-          resolve(true);
-        },
-      );
-    });
-    return { nextCalled, principal: req.stewardPrincipal, ...res };
-  }
-
   it("sets req.stewardPrincipal and passes on; required, answers 401 JSON itself", async () => {
     expect(await run(steward.expressMiddleware(), `Bearer ${good.value}`)).toMatchObject({
       nextCalled: true,
@@ -214,28 +212,8 @@ describe("a database outage", () => {
       const failure = await onPostgres.verify(request(unseen)).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(StewardError);
       expect((failure as StewardError).code).toBe("unavailable");
-      const res = { statusCode: 0, headers: {} as Record<string, string>, body: "" };
-      await new Promise<void>((resolve, reject) => {
-        onPostgres.expressMiddleware({ required: true })(
-          request(unseen),
-          {
-            get statusCode() {
-              return res.statusCode;
-            },
-            set statusCode(code: number) {
-              res.statusCode = code;
-            },
-            setHeader: (name: string, header: string) => {
-              res.headers[name] = header;
-            },
-            end: (body?: string) => {
-              res.body = body ?? "";
-              resolve();
-            },
-          },
-          (error?: unknown) => reject(error ?? new Error("next() was called")),
-        );
-      });
+      const res = await run(onPostgres.expressMiddleware({ required: true }), unseen);
+      expect(res.nextCalled).toBe(false);
       expect(res.statusCode).toBe(503);
       expect(res.body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|:\d{4,5}/);
       await app.close();
