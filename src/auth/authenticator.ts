@@ -7,6 +7,7 @@ import type { Store, UserRecord } from "../store/store.js";
 import { type BasicCredentials, parseBasicHeader } from "./basic-header.js";
 import { FailureLimiter } from "./rate-limiter.js";
 import type { ActiveSession, SessionManager } from "./sessions.js";
+import { bearerTokenOf } from "./token-credentials.js";
 import type { TokenCheck, TokenVerifier } from "./token-verifier.js";
 
 export const BAD_CREDENTIALS = "Invalid username, password or API token.";
@@ -20,12 +21,6 @@ export interface AuthRequest {
    * non-Basic scheme is no credential at all.
    */
   acceptBearer?: boolean;
-}
-
-/** The token of `Bearer <token>` (scheme case-insensitive; "" when missing), or undefined for other schemes. */
-function bearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined || !/^bearer(\s|$)/i.test(authorization)) return undefined;
-  return authorization.slice("bearer".length).trim();
 }
 
 export interface AuthResult {
@@ -118,7 +113,7 @@ export class Authenticator {
    */
   authenticate(request: AuthRequest): AuthResult | Promise<AuthResult> {
     if (request.acceptBearer) {
-      const bearer = bearerToken(request.authorization);
+      const bearer = bearerTokenOf(request.authorization);
       if (bearer !== undefined) return this.authenticateBearer(bearer, request.ip);
     }
     const credentials = parseBasicHeader(request.authorization);

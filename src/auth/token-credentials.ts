@@ -13,19 +13,29 @@ export type TokenCredentials =
 const MAX_HEADER_LENGTH = 8192;
 
 /**
+ * The token of `Authorization: Bearer <token>` (scheme case-insensitive): undefined for any other
+ * scheme, "" when the value is missing or malformed (too long, or with whitespace inside).
+ */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  const scheme = space === -1 ? header : header.slice(0, space);
+  if (scheme.toLowerCase() !== "bearer") return undefined;
+  if (header.length > MAX_HEADER_LENGTH) return "";
+  const value = space === -1 ? "" : header.slice(space + 1).trim();
+  return /\s/.test(value) ? "" : value;
+}
+
+/**
  * Reads an API token from `Authorization: Bearer <token>` (the token alone; it identifies its owner) or
  * `Authorization: Basic base64(user:token)` (Jenkins' form). Schemes are case-insensitive; any other
  * scheme is no credential at all.
  */
 export function parseTokenCredentials(header: string | undefined): TokenCredentials {
   if (header === undefined || header === "") return { kind: "none" };
-  const space = header.indexOf(" ");
-  const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
-  if (scheme === "bearer") {
-    if (header.length > MAX_HEADER_LENGTH) return { kind: "malformed" };
-    const value = space === -1 ? "" : header.slice(space + 1).trim();
-    if (value === "" || /\s/.test(value)) return { kind: "malformed" };
-    return { kind: "token", userId: null, value };
+  const bearer = bearerTokenOf(header);
+  if (bearer !== undefined) {
+    return bearer === "" ? { kind: "malformed" } : { kind: "token", userId: null, value: bearer };
   }
   const basic = parseBasicHeader(header);
   if (basic.kind !== "basic") return basic;

@@ -73,14 +73,18 @@ const USER_ROLE_SCOPES: readonly Scope[] = ["tokens:read", "tokens:write", "jenk
  */
 export function effectiveScopes(principal: Principal): readonly Scope[] {
   const allowed = isAdmin(principal) ? SCOPES : USER_ROLE_SCOPES;
-  const held = principal.scopes;
-  return held ? allowed.filter((scope) => held.includes(scope)) : allowed;
+  return principal.scopes ? allowed.filter((scope) => hasScope(principal, scope)) : allowed;
+}
+
+/** Whether `scope` is among the principal's effective scopes (no allocation: the hot lane asks it). */
+export function hasEffectiveScope(principal: Principal, scope: Scope): boolean {
+  return hasScope(principal, scope) && (isAdmin(principal) || USER_ROLE_SCOPES.includes(scope));
 }
 
 /** Throws 403 naming the scope when the principal's token or its owner's roles do not allow it. */
 export function requireEffectiveScope(principal: Principal, scope: Scope): void {
   requireScope(principal, scope);
-  if (!effectiveScopes(principal).includes(scope)) {
+  if (!hasEffectiveScope(principal, scope)) {
     throw new StewardError(
       "missing_scope",
       `The roles of ${principal.userId} do not allow the scope "${scope}".`,

@@ -8,6 +8,7 @@ import Fastify, {
 import type { LoggerOptions } from "pino";
 import type { AuthResult } from "../auth/authenticator.js";
 import { SESSION_COOKIE } from "../auth/sessions.js";
+import { bearerTokenOf } from "../auth/token-credentials.js";
 import { CRUMB_FIELD, verifyCrumb } from "../core/crumb.js";
 import { CRUMB_MESSAGE, StewardError } from "../core/errors.js";
 import { ANONYMOUS } from "../core/permissions.js";
@@ -159,7 +160,7 @@ export async function createApp(services: Services, options: AppOptions = {}): P
       },
       (error: unknown) => {
         const outcome = error instanceof StewardError ? authOutcomeOf(error.code) : undefined;
-        const bearer = /^bearer/i.test(request.headers.authorization ?? "");
+        const bearer = bearerTokenOf(request.headers.authorization) !== undefined;
         if (outcome) metrics.countAuth(bearer ? "token" : "basic", outcome);
         recordAuthFailure(services, request, error).then(
           () => done(asError(error)),

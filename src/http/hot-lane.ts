@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { parseBasicHeader } from "../auth/basic-header.js";
 import { parseTokenCredentials } from "../auth/token-credentials.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
-import { ANONYMOUS, effectiveScopes, isScope, type Principal } from "../core/permissions.js";
+import { ANONYMOUS, hasEffectiveScope, isScope, type Principal } from "../core/permissions.js";
 import type { Metrics } from "../service/metrics.js";
 import { JENKINS_JSON_TYPE } from "./jenkins-reply.js";
 import { logRequest } from "./log.js";
@@ -181,7 +181,7 @@ export class HotLane {
     if (!check?.ok) return false;
     const { principal, tokenId } = check;
     for (const scope of scopes) {
-      if (scope !== "" && !(isScope(scope) && effectiveScopes(principal).includes(scope))) return false;
+      if (scope !== "" && !(isScope(scope) && hasEffectiveScope(principal, scope))) return false;
     }
     let answer = this.verifyAnswers.get(principal);
     if (answer === undefined) {
